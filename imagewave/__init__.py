@@ -1,0 +1,1 @@
+"""imagewave: a picture in, the music of its sounds out."""

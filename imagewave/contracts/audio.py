@@ -1,0 +1,56 @@
+"""Audio on the wire: WAV bytes, base64 in JSON, with the sample rate stated.
+
+Services exchange audio inside JSON bodies so every stage request is one validated pydantic
+model. WAV float32 keeps the exact samples; payloads are seconds long, so base64's overhead is
+cheaper than a second transport.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import soundfile as sf
+from pydantic import BaseModel, Field
+
+
+class AudioPayload(BaseModel):
+    """A mono or multi-channel clip as base64 WAV."""
+
+    sample_rate: int = Field(gt=0, le=384_000)
+    wav_base64: str = Field(min_length=1, description="WAV file bytes, base64-encoded")
+
+    @classmethod
+    def from_array(cls, samples: np.ndarray, sample_rate: int) -> AudioPayload:
+        buffer = io.BytesIO()
+        sf.write(buffer, np.asarray(samples, dtype=np.float32), sample_rate, format="WAV",
+                 subtype="FLOAT")
+        return cls(sample_rate=sample_rate, wav_base64=base64.b64encode(buffer.getvalue()).decode())
+
+    @classmethod
+    def from_wav_bytes(cls, data: bytes) -> AudioPayload:
+        info = sf.info(io.BytesIO(data))
+        return cls(sample_rate=info.samplerate, wav_base64=base64.b64encode(data).decode())
+
+    def wav_bytes(self) -> bytes:
+        return base64.b64decode(self.wav_base64)
+
+    def to_array(self) -> np.ndarray:
+        """Samples as float32, shape (frames,) for mono or (frames, channels)."""
+        samples, _ = sf.read(io.BytesIO(self.wav_bytes()), dtype="float32", always_2d=False)
+        return samples
+
+
+class FilePayload(BaseModel):
+    """A named file (SFZ text, sample, MIDI) inside a JSON body."""
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+    data_base64: str
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> FilePayload:
+        return cls(name=name, data_base64=base64.b64encode(data).decode())
+
+    def data(self) -> bytes:
+        return base64.b64decode(self.data_base64)

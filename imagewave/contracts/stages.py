@@ -1,0 +1,122 @@
+"""Request and response bodies of the four services, one model per wire contract.
+
+The gateway's pipeline builds these; each service validates them at its door. The in-process
+clients used by `imagewave compose` pass the very same objects to the same serving classes.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from imagewave.contracts.audio import AudioPayload, FilePayload
+from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.contracts.scene import Role, Scene
+
+# -- vlm ------------------------------------------------------------------------------------
+# POST /v1/describe is multipart (the image is a file upload); its options travel as fields.
+
+
+class DescribeResponse(BaseModel):
+    scene: Scene
+    engine: DescribeEngineName
+
+
+# -- t2a ------------------------------------------------------------------------------------
+
+
+class SfxRequest(BaseModel):
+    scene: Scene
+    audio_length_in_s: float = Field(default=4.0, gt=0.25, le=30.0)
+    sample_rate: int = Field(default=48_000, ge=8_000, le=96_000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    engine: SfxEngineName | None = None
+
+
+class SoundEffect(BaseModel):
+    source_index: int = Field(ge=0, description="Index into scene.sound_sources")
+    name: str
+    prompt: str = Field(description="What the engine was asked to make (text prompt or recipe)")
+    audio: AudioPayload
+
+
+class SfxResponse(BaseModel):
+    effects: list[SoundEffect]
+    engine: SfxEngineName
+
+
+# -- timbre ---------------------------------------------------------------------------------
+
+
+class TimbreRequest(BaseModel):
+    audio: AudioPayload
+    instrument: Role = Field(description="keyboard, bass or guitar")
+    engine: TimbreEngineName | None = None
+
+
+class TimbreResponse(BaseModel):
+    audio: AudioPayload
+    root_pitch: float | None = Field(
+        default=None, description="MIDI pitch the voice was made at, when the engine knows it"
+    )
+    engine: TimbreEngineName
+
+
+# -- render ---------------------------------------------------------------------------------
+
+
+class InstrumentRequest(BaseModel):
+    audio: AudioPayload
+    role: Role
+    root_pitch: float | None = Field(default=None, description="Known MIDI pitch of the audio")
+
+
+class InstrumentResponse(BaseModel):
+    role: Role
+    files: list[FilePayload] = Field(description="<role>.sfz, <role>.sf2 and samples/*.wav")
+
+
+class ArrangementRequest(BaseModel):
+    scene: Scene
+    audio_length_in_s: float = Field(default=30.0, ge=5.0, le=600.0)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class ArrangementResponse(BaseModel):
+    midi: FilePayload
+    summary: dict[str, object] = Field(default_factory=dict, description="tempo, key, chords...")
+
+
+class RenderRequest(BaseModel):
+    midi: FilePayload
+    instruments: dict[Role, list[FilePayload]] = Field(
+        description="Per role, the files of one instrument as written by /v1/instruments"
+    )
+    role_overrides: dict[int, Role] = Field(
+        default_factory=dict, description="MIDI track index → role, overriding the automatic map"
+    )
+
+
+class RenderResponse(BaseModel):
+    mix: AudioPayload
+    files: list[FilePayload] = Field(description="mix.flac and stems/<role>.flac")
+    duration_s: float
+    loudness_lufs: float | None = None
+
+
+# -- role assignment (runs in the pipeline between sfx and timbre) -------------------------
+
+
+class RoleChoice(BaseModel):
+    role: Role
+    source_index: int = Field(ge=0)
+    source_name: str
+    reasons: list[str] = Field(default_factory=list, description="Why this sound got this role")
+
+
+class RoleAssignment(BaseModel):
+    """Every role gets one effect; an effect is reused only when there are fewer than roles."""
+
+    choices: list[RoleChoice]
+
+    def for_role(self, role: Role) -> RoleChoice:
+        return next(c for c in self.choices if c.role is role)

@@ -1,0 +1,106 @@
+"""One error shape for every HTTP endpoint: `{"error": {"code", "message", "field"}}`.
+
+Engines and pipelines raise `ImagewaveError` subclasses (no HTTP imports needed to raise them);
+`install_error_handlers` turns them, FastAPI's validation errors and unexpected exceptions into
+`ErrorResponse` bodies with the right status.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from imagewave.contracts.jobs import ErrorDetail, ErrorResponse
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+
+class ImagewaveError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_response(self) -> ErrorResponse:
+        return ErrorResponse(error=ErrorDetail(code=self.code, message=self.message,
+                                               field=self.field))
+
+
+class InvalidInput(ImagewaveError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class InvalidImage(InvalidInput):
+    code = "invalid_image"
+
+
+class InvalidMidi(InvalidInput):
+    code = "invalid_midi"
+
+
+class PayloadTooLarge(ImagewaveError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class NotFound(ImagewaveError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ImagewaveError):
+    status_code = 409
+    code = "conflict"
+
+
+class EngineUnavailable(ImagewaveError):
+    status_code = 503
+    code = "engine_unavailable"
+
+
+class StageFailed(ImagewaveError):
+    """A pipeline stage failed after its retries; the message names the stage."""
+
+    code = "stage_failed"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    def respond(status: int, body: ErrorResponse, headers: dict | None = None) -> JSONResponse:
+        return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+    @app.exception_handler(ImagewaveError)
+    async def _imagewave_error(_: Request, exc: ImagewaveError) -> JSONResponse:
+        return respond(exc.status_code, exc.to_response(), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        detail = ErrorDetail(code="invalid_input", message=message, field=field)
+        return respond(422, ErrorResponse(error=detail))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        detail = ErrorDetail(code=code, message=str(exc.detail))
+        return respond(exc.status_code, ErrorResponse(error=detail), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        detail = ErrorDetail(code="internal_error", message=f"{type(exc).__name__}: {exc}")
+        return respond(500, ErrorResponse(error=detail))

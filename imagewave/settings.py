@@ -1,0 +1,21 @@
+"""Settings shared by every deployable. Each deployable extends `BaseServiceSettings` once in its
+own `settings.py`; nothing else in the code base reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BaseServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IMAGEWAVE_", env_file=None, extra="ignore")
+
+    log_level: str = Field(default="INFO", description="Python logging level")
+    host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the HTTP server binds")
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "imagewave"

@@ -1,0 +1,1 @@
+"""render: timbre audio → playable instruments; MIDI arrangement → mixed song."""

@@ -1,0 +1,93 @@
+"""The render service's work, without HTTP: instruments, arrangement and the mixed song.
+
+Instruments travel as their files (SFZ + samples + SF2), exactly what a user downloads and
+loads in a sampler; rendering reads them back through the same SFZ loader.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import soundfile as sf
+
+from imagewave.contracts.audio import AudioPayload, FilePayload
+from imagewave.contracts.stages import (
+    ArrangementRequest,
+    ArrangementResponse,
+    InstrumentRequest,
+    InstrumentResponse,
+    RenderRequest,
+    RenderResponse,
+)
+from services.render.arrangement import generate_arrangement
+from services.render.instruments import build_instrument
+from services.render.midi import load_midi
+from services.render.sampler import render_song
+from services.render.settings import RenderSettings
+
+
+def _read_dir(root: Path) -> list[FilePayload]:
+    return [FilePayload.from_bytes(p.relative_to(root).as_posix(), p.read_bytes())
+            for p in sorted(root.rglob("*")) if p.is_file()]
+
+
+def _write_files(root: Path, files: list[FilePayload]) -> None:
+    for payload in files:
+        path = root / payload.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload.data())
+
+
+class RenderServing:
+    def __init__(self, settings: RenderSettings) -> None:
+        self.settings = settings
+
+    def warm_up(self) -> None:
+        """Nothing to load: rendering is plain numpy."""
+
+    def build_instrument(self, request: InstrumentRequest) -> InstrumentResponse:
+        samples = request.audio.to_array()
+        if samples.ndim == 2:
+            samples = samples.mean(axis=1)
+        with tempfile.TemporaryDirectory(prefix="imagewave-instrument-") as tmp:
+            out_dir = Path(tmp)
+            build_instrument(samples, request.audio.sample_rate, request.role, out_dir,
+                             root_pitch=request.root_pitch, sample_rate=self.settings.sample_rate)
+            return InstrumentResponse(role=request.role, files=_read_dir(out_dir))
+
+    def arrange(self, request: ArrangementRequest) -> ArrangementResponse:
+        midi, summary = generate_arrangement(request.scene, length_s=request.audio_length_in_s,
+                                             seed=request.seed)
+        buffer = io.BytesIO()
+        midi.write(buffer)
+        return ArrangementResponse(midi=FilePayload.from_bytes("arrangement.mid",
+                                                               buffer.getvalue()),
+                                   summary=summary)
+
+    def render(self, request: RenderRequest) -> RenderResponse:
+        midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
+                         max_seconds=self.settings.max_midi_seconds)
+        with tempfile.TemporaryDirectory(prefix="imagewave-render-") as tmp:
+            root = Path(tmp)
+            sfz_paths = {}
+            for role, files in request.instruments.items():
+                _write_files(root / role.value, files)
+                sfz_paths[role] = root / role.value / f"{role.value}.sfz"
+            song = render_song(midi, sfz_paths, role_overrides=request.role_overrides,
+                               sample_rate=self.settings.sample_rate,
+                               target_lufs=self.settings.target_lufs,
+                               true_peak_dbtp=self.settings.true_peak_dbtp)
+        files = [FilePayload.from_bytes("mix.flac", _flac(song.mix, song.sample_rate))]
+        files += [FilePayload.from_bytes(f"stems/{role.value}.flac", _flac(stem, song.sample_rate))
+                  for role, stem in song.stems.items()]
+        return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
+                              files=files, duration_s=len(song.mix) / song.sample_rate,
+                              loudness_lufs=song.loudness_lufs)
+
+
+def _flac(samples, sample_rate: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sample_rate, format="FLAC", subtype="PCM_24")
+    return buffer.getvalue()

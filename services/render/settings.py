@@ -1,0 +1,17 @@
+"""Settings of the render deployable (env prefix IMAGEWAVE_RENDER_)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from imagewave.settings import BaseServiceSettings
+
+
+class RenderSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="IMAGEWAVE_RENDER_", extra="ignore")
+
+    port: int = 8104
+    sample_rate: int = Field(default=48_000, description="Mix and instrument sample rate")
+    target_lufs: float = Field(default=-14.0, ge=-40.0, le=-5.0)
+    true_peak_dbtp: float = Field(default=-1.0, le=0.0)
+    max_midi_notes: int = Field(default=50_000, ge=1)
+    max_midi_seconds: float = Field(default=900.0, gt=0)

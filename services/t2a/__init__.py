@@ -1,0 +1,1 @@
+"""t2a: sound source → realistic, non-musical sound effect."""

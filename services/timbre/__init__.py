@@ -1,0 +1,1 @@
+"""timbre: sound effect → keyboard / bass / guitar voice with the effect's envelope."""

@@ -1,0 +1,21 @@
+"""Settings of the timbre deployable (env prefix IMAGEWAVE_TIMBRE_)."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from imagewave.contracts.engines import TimbreEngineName
+from imagewave.settings import BaseServiceSettings
+
+
+class TimbreSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="IMAGEWAVE_TIMBRE_", extra="ignore")
+
+    port: int = 8103
+    default_engine: TimbreEngineName = TimbreEngineName.dsp
+    engines: list[TimbreEngineName] = Field(default_factory=lambda: [TimbreEngineName.dsp])
+    # rave engine: <model_dir>/<instrument>.ts, one exported TorchScript model per instrument
+    model_dir: Path = Field(default=Path("models/rave"))
+    device: str = Field(default="auto", description="auto, cuda, cpu")
+    chunk_s: float = Field(default=10.0, gt=0.5, description="Streaming chunk length for RAVE")

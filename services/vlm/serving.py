@@ -1,0 +1,24 @@
+"""The describe work, without HTTP: bytes in, validated scene out."""
+
+from __future__ import annotations
+
+from imagewave.contracts.engines import DescribeEngineName
+from imagewave.contracts.stages import DescribeResponse
+from imagewave.images import open_image
+from services.vlm.engines import build_registry
+from services.vlm.settings import VlmSettings
+
+
+class VlmServing:
+    def __init__(self, settings: VlmSettings) -> None:
+        self.settings = settings
+        self.engines = build_registry(settings)
+
+    def warm_up(self) -> None:
+        self.engines.get()
+
+    def describe(self, image_bytes: bytes,
+                 engine: DescribeEngineName | None = None) -> DescribeResponse:
+        image = open_image(image_bytes, max_pixels=self.settings.max_image_pixels)
+        chosen = self.engines.get(engine)
+        return DescribeResponse(scene=chosen.describe(image), engine=chosen.name)
