@@ -54,7 +54,7 @@ class RenderServing:
         with tempfile.TemporaryDirectory(prefix="imagewave-instrument-") as tmp:
             out_dir = Path(tmp)
             build_instrument(samples, request.audio.sample_rate, request.role, out_dir,
-                             root_pitch=request.root_pitch, sample_rate=self.settings.sample_rate)
+                             root_pitch=request.root_pitch, output_rate=self.settings.sample_rate)
             return InstrumentResponse(role=request.role, files=_read_dir(out_dir))
 
     def arrange(self, request: ArrangementRequest) -> ArrangementResponse:
