@@ -105,3 +105,13 @@ class LocalArtifactStore:
 
     def delete_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+
+class DirectoryArtifactStore(LocalArtifactStore):
+    """One job's artifacts straight in a chosen directory (`imagewave compose -o DIR`)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.root

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from struct import error as struct_error
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -11,6 +12,35 @@ from imagewave.errors import InvalidImage
 
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: big camera photos pass; decompression bombs do not
+
+
+def check_image_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """Cheap check at the door: the bytes are an image of an allowed format and size.
+
+    Reads the header (and, for PNG, verifies chunk checksums); full decoding happens in the
+    vlm service. Returns the format name.
+    """
+    if not data:
+        raise InvalidImage("image is empty", field="image")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format or ""
+            if image_format not in ALLOWED_FORMATS:
+                raise InvalidImage(f"image format {image_format or 'unknown'} is not supported;"
+                                   " use JPEG, PNG, WebP or GIF", field="image")
+            width, height = image.size
+            if width < 1 or height < 1 or width * height > max_pixels:
+                raise InvalidImage(f"image is {width}x{height} pixels; the limit is "
+                                   f"{max_pixels} pixels", field="image")
+            image.verify()
+    except InvalidImage:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise InvalidImage("file is not a readable image (JPEG, PNG, WebP or GIF expected)",
+                           field="image") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, struct_error) as exc:
+        raise InvalidImage(f"image is damaged or truncated: {exc}", field="image") from exc
+    return image_format
 
 
 def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -40,7 +70,7 @@ def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
     except (UnidentifiedImageError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as exc:
         raise InvalidImage(f"file is not a readable image: {exc}", field="image") from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, struct_error) as exc:
         raise InvalidImage(f"image is damaged or truncated: {exc}", field="image") from exc
     return to_rgb(image)
 

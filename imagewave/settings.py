@@ -19,3 +19,10 @@ class BaseServiceSettings(BaseSettings):
 
 def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "imagewave"
+
+
+def child_environment(overrides: dict[str, str]) -> dict[str, str]:
+    """This process's environment plus `overrides`, for the processes `serve` starts."""
+    import os
+
+    return {**os.environ, **overrides}

@@ -52,7 +52,8 @@ class SoundSource(BaseModel):
 class Mood(BaseModel):
     """Coarse, machine-usable mood next to the free-text `mood_description`."""
 
-    valence: float = Field(default=0.0, ge=-1.0, le=1.0, description="-1 sad/dark .. +1 happy/bright")
+    valence: float = Field(default=0.0, ge=-1.0, le=1.0,
+                           description="-1 sad/dark .. +1 happy/bright")
     arousal: float = Field(default=0.0, ge=-1.0, le=1.0, description="-1 calm .. +1 energetic")
 
 

@@ -1,0 +1,1 @@
+"""The gateway: public HTTP API, job queue and the one pipeline that orders the stages."""

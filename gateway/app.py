@@ -1,0 +1,56 @@
+"""The gateway app: routes, one error handler, Redis/queue/artifact store in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from redis import Redis
+from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
+
+from gateway.dependencies import GatewayState, StateDep
+from gateway.jobs import JobStore
+from gateway.queue import job_queue
+from gateway.routes import jobs
+from gateway.settings import GatewaySettings
+from imagewave.artifacts import LocalArtifactStore
+from imagewave.errors import install_error_handlers
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.redis_url:
+            raise RuntimeError("REDIS_URL is not set (imagewave serve starts an embedded Redis)")
+        redis = Redis.from_url(settings.redis_url, health_check_interval=10,
+                               socket_connect_timeout=5, retry_on_timeout=True)
+        app.state.gateway = GatewayState(
+            settings=settings, redis=redis, jobs=JobStore(redis, ttl_s=settings.job_ttl_s),
+            queue=job_queue(redis, settings), store=LocalArtifactStore(settings.artifact_root))
+        yield
+        redis.close()
+
+    app = FastAPI(
+        title="imagewave",
+        version="0.1.0",
+        description="A picture in, the music of its sounds out: scene, sound effects, "
+                    "instruments (SFZ/SF2) and a mixed song.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(jobs.router)
+
+    @app.get("/healthz", tags=["health"], summary="200 when Redis answers")
+    async def healthz(state: StateDep) -> JSONResponse:
+        try:
+            await run_in_threadpool(state.redis.ping)
+        except RedisError as exc:
+            return JSONResponse({"status": "unavailable", "redis": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return app

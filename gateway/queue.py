@@ -1,0 +1,23 @@
+"""Enqueueing jobs with RQ: JSON serializer (job arguments are user-influenced), retries with
+backoff, and the job id shared by our job record and RQ's job."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from gateway.settings import GatewaySettings
+
+RUN_JOB = "gateway.worker.run_job"
+
+
+def job_queue(redis: Redis, settings: GatewaySettings) -> Queue:
+    return Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
+
+
+def enqueue_job(queue: Queue, job_id: str, settings: GatewaySettings) -> None:
+    retry = Retry(max=settings.job_retries, interval=[2, 5, 10]) if settings.job_retries else None
+    queue.enqueue_call(RUN_JOB, args=(job_id,), job_id=job_id, timeout=settings.job_timeout_s,
+                       result_ttl=settings.job_ttl_s, failure_ttl=settings.job_ttl_s,
+                       retry=retry, description=f"imagewave job {job_id}")

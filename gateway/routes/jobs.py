@@ -1,0 +1,130 @@
+"""POST /jobs, GET /jobs/{id}, GET /jobs/{id}/artifacts/{name}, DELETE /jobs/{id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from gateway.dependencies import GatewayState, StateDep
+from gateway.jobs import JobRecord, new_job_id
+from gateway.queue import enqueue_job
+from gateway.uploads import check_image, check_midi, parse_options, read_limited
+from imagewave.artifacts import InvalidArtifactName, check_job_id
+from imagewave.contracts.jobs import ArtifactView, ErrorResponse, JobStatus, JobView
+from imagewave.errors import NotFound
+
+router = APIRouter(tags=["jobs"])
+
+error_responses: dict[int | str, dict] = {
+    404: {"model": ErrorResponse, "description": "No such job or artifact"},
+    413: {"model": ErrorResponse, "description": "Upload larger than the limit"},
+    422: {"model": ErrorResponse, "description": "Invalid image, MIDI or options"},
+}
+
+
+def job_view(state: GatewayState, record: JobRecord) -> JobView:
+    artifacts = [
+        ArtifactView(name=a.name, url=f"/jobs/{record.id}/artifacts/{a.name}",
+                     media_type=a.media_type, bytes=a.bytes)
+        for a in state.store.list(record.id) if not a.name.startswith("input/")
+    ]
+    return JobView(id=record.id, status=record.status, created_at=record.created_at,
+                   updated_at=record.updated_at, options=record.options, stages=record.stages,
+                   error=record.error, artifacts=artifacts)
+
+
+def get_record(state: GatewayState, job_id: str) -> JobRecord:
+    try:
+        check_job_id(job_id)
+    except InvalidArtifactName:
+        raise NotFound(f"job {job_id!r} not found") from None
+    record = state.jobs.get(job_id)
+    if record is None:
+        raise NotFound(f"job {job_id!r} not found")
+    return record
+
+
+@router.post("/jobs", status_code=202, response_model=JobView, responses=error_responses,
+             summary="Submit a picture; get a job that makes its song")
+async def create_job(
+    state: StateDep,
+    response: Response,
+    image: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF, up to 20 MB")],
+    midi: Annotated[UploadFile | None, File(description="Optional arrangement (.mid)")] = None,
+    options: Annotated[str | None, Form(description="JobOptions as JSON",
+                                        examples=['{"audio_length_in_s": 20, "seed": 7}'])] = None,
+) -> JobView:
+    settings = state.settings
+    job_options = parse_options(options)
+    image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
+    suffix = check_image(image_bytes, settings.max_image_pixels)
+    midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
+    if midi_bytes is not None:
+        check_midi(midi_bytes)
+
+    job_id = new_job_id()
+    image_name = f"input/image.{suffix}"
+    midi_name = "input/arrangement.mid" if midi_bytes is not None else None
+    await run_in_threadpool(state.store.put_bytes, job_id, image_name, image_bytes)
+    if midi_bytes is not None:
+        await run_in_threadpool(state.store.put_bytes, job_id, midi_name, midi_bytes)
+    state.jobs.create(job_id, job_options, input_image=image_name, input_midi=midi_name)
+    enqueue_job(state.queue, job_id, settings)
+
+    response.headers["Location"] = f"/jobs/{job_id}"
+    record = state.jobs.get(job_id)
+    assert record is not None
+    return job_view(state, record)
+
+
+@router.get("/jobs/{job_id}", response_model=JobView, responses=error_responses,
+            summary="A job's status, stages, error and artifacts")
+async def get_job(state: StateDep, job_id: str) -> JobView:
+    return job_view(state, get_record(state, job_id))
+
+
+@router.get("/jobs/{job_id}/artifacts/{name:path}", responses=error_responses,
+            response_class=FileResponse, summary="Download one artifact (e.g. mix.wav)")
+async def get_artifact(state: StateDep, job_id: str, name: str) -> FileResponse:
+    get_record(state, job_id)
+    try:
+        path = state.store.local_path(job_id, name)
+    except InvalidArtifactName:
+        raise NotFound(f"artifact {name!r} not found") from None
+    if name.startswith("input/") or not path.is_file():
+        raise NotFound(f"artifact {name!r} not found")
+    from imagewave.artifacts import media_type_of
+
+    return FileResponse(path, media_type=media_type_of(name), filename=path.name)
+
+
+@router.delete("/jobs/{job_id}", response_model=JobView, responses=error_responses,
+               summary="Cancel a queued or running job")
+async def cancel_job(state: StateDep, job_id: str) -> JobView:
+    record = get_record(state, job_id)
+    if not record.status.is_final:
+        state.jobs.set_status(job_id, JobStatus.canceled)
+        await run_in_threadpool(_stop_rq_job, state, job_id)
+    return job_view(state, get_record(state, job_id))
+
+
+def _stop_rq_job(state: GatewayState, job_id: str) -> None:
+    """Take the job out of the queue, or stop the work-horse running it."""
+    from rq.command import send_stop_job_command
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=state.redis, serializer=state.queue.serializer)
+    except NoSuchJobError:
+        return
+    if job.get_status(refresh=True) == "started":
+        try:
+            send_stop_job_command(state.redis, job_id, serializer=state.queue.serializer)
+        except InvalidJobOperation:
+            pass  # finished meanwhile: the pipeline's own cancel check covers the rest
+    else:
+        job.cancel()

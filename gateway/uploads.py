@@ -1,0 +1,54 @@
+"""Checks of what a client uploads, before anything is queued: sizes, image by content,
+MIDI that parses, options with field-level messages."""
+
+from __future__ import annotations
+
+import io
+
+from fastapi import UploadFile
+from pydantic import ValidationError
+
+from imagewave.contracts.jobs import JobOptions
+from imagewave.errors import InvalidImage, InvalidInput, InvalidMidi, PayloadTooLarge
+from imagewave.images import ALLOWED_FORMATS, check_image_header
+
+IMAGE_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif",
+                "BMP": "bmp", "TIFF": "tiff"}
+
+
+async def read_limited(upload: UploadFile, limit: int, field: str) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"{field} is larger than the limit of {limit} bytes", field=field)
+    return data
+
+
+def parse_options(raw: str | None) -> JobOptions:
+    if raw is None or not raw.strip():
+        return JobOptions()
+    try:
+        return JobOptions.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "options"
+        field = f"options.{where}" if first["loc"] else "options"
+        raise InvalidInput(f"{field}: {first['msg']}", field=field) from exc
+
+
+def check_image(data: bytes, max_pixels: int) -> str:
+    """Validate the picture by content; return the file suffix to store it under."""
+    image_format = check_image_header(data, max_pixels=max_pixels)
+    if image_format not in ALLOWED_FORMATS:  # pragma: no cover - check_image_header guards it
+        raise InvalidImage(f"image format {image_format} is not supported", field="image")
+    return IMAGE_SUFFIX[image_format]
+
+
+def check_midi(data: bytes) -> None:
+    import mido
+
+    if not data.startswith(b"MThd"):
+        raise InvalidMidi("midi is not a Standard MIDI File (no MThd header)", field="midi")
+    try:
+        mido.MidiFile(file=io.BytesIO(data))
+    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
+        raise InvalidMidi(f"midi could not be parsed: {exc}", field="midi") from exc

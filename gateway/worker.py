@@ -1,0 +1,92 @@
+"""What an RQ worker runs: `run_job(job_id)` drives the pipeline over HTTP for one job.
+
+The work-horse process builds its Redis connection, artifact store and service clients on
+first use (after RQ's fork), never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from redis import Redis
+from rq import Worker, get_current_job
+from rq.serializers import JSONSerializer
+
+from gateway.clients import HttpStageClients
+from gateway.jobs import JobStore
+from gateway.pipeline import JobCanceled, JobInput, Pipeline, StageError
+from gateway.queue import job_queue
+from gateway.settings import GatewaySettings
+from imagewave.artifacts import LocalArtifactStore
+from imagewave.contracts.jobs import JobError, JobStatus, StageName, StageStatus
+
+log = logging.getLogger(__name__)
+
+
+class JobStoreReporter:
+    """Pipeline progress → the job's Redis record and event stream."""
+
+    def __init__(self, jobs: JobStore, job_id: str) -> None:
+        self.jobs = jobs
+        self.job_id = job_id
+        self._last: dict[StageName, tuple[StageStatus, float]] = {}
+
+    def stage(self, stage: StageName, status: StageStatus, progress: float) -> None:
+        last = self._last.get(stage)
+        # Progress events at most every 5%: enough for a progress bar, few Redis writes.
+        if last and last[0] == status and progress - last[1] < 0.05 and progress < 1.0:
+            return
+        self._last[stage] = (status, progress)
+        self.jobs.set_stage(self.job_id, stage, status, progress)
+
+    def is_canceled(self) -> bool:
+        return self.jobs.status(self.job_id) is JobStatus.canceled
+
+
+@cache
+def _settings() -> GatewaySettings:
+    return GatewaySettings()
+
+
+def _redis(settings: GatewaySettings) -> Redis:
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set: a worker needs the Redis of its gateway")
+    return Redis.from_url(settings.redis_url)
+
+
+def run_job(job_id: str) -> str:
+    settings = _settings()
+    jobs = JobStore(_redis(settings), ttl_s=settings.job_ttl_s)
+    record = jobs.get(job_id)
+    if record is None or record.status.is_final:
+        return "skipped"  # expired, canceled before it started, or already finished
+    jobs.set_status(job_id, JobStatus.running)
+    clients = HttpStageClients.from_settings(settings)
+    pipeline = Pipeline(LocalArtifactStore(settings.artifact_root), clients,
+                        JobStoreReporter(jobs, job_id))
+    try:
+        pipeline(JobInput(job_id, record.options, record.input_image, record.input_midi))
+    except JobCanceled:
+        return "canceled"
+    except StageError as exc:
+        rq_job = get_current_job()
+        will_retry = (not exc.is_input_error and rq_job is not None
+                      and (rq_job.retries_left or 0) > 0)
+        if will_retry:
+            log.warning("job %s: %s; RQ will retry", job_id, exc.message)
+            jobs.set_status(job_id, JobStatus.queued)
+            raise
+        jobs.set_status(job_id, JobStatus.failed, JobError(stage=exc.stage, message=exc.message))
+        return "failed"
+    finally:
+        clients.close()
+    jobs.set_status(job_id, JobStatus.succeeded)
+    return "succeeded"
+
+
+def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | None = None) -> None:
+    redis = _redis(settings)
+    worker = Worker([job_queue(redis, settings)], connection=redis, serializer=JSONSerializer,
+                    name=name)
+    worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)

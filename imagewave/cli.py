@@ -1,0 +1,341 @@
+"""The `imagewave` command: each stage on its own, the whole pipeline in one process
+(`compose`), the service stack on one machine (`serve`) and an RQ worker (`worker`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.contracts.jobs import EngineChoice, JobOptions, StageName, StageStatus
+from imagewave.contracts.scene import MELODIC_ROLES, Role
+from imagewave.errors import ImagewaveError
+
+log = logging.getLogger("imagewave")
+
+
+# -- one stage at a time ------------------------------------------------------------------
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    from services.vlm.serving import VlmServing
+    from services.vlm.settings import VlmSettings
+
+    serving = VlmServing(VlmSettings(default_engine=args.engine, engines=[args.engine]))
+    if len(args.images) > 1 and not args.out_dir:
+        raise SystemExit("describe: several images need --out-dir")
+    for image in args.images:
+        scene = serving.describe(Path(image).read_bytes(), args.engine).scene
+        text = scene.model_dump_json(indent=2, exclude_none=True)
+        if args.out_dir:
+            out = Path(args.out_dir) / f"{Path(image).stem}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text + "\n")
+            print(out)
+        else:
+            print(text)
+    return 0
+
+
+def cmd_sfx(args: argparse.Namespace) -> int:
+    from gateway.pipeline import slug
+    from imagewave.contracts.scene import Scene
+    from imagewave.contracts.stages import SfxRequest
+    from services.t2a.serving import T2aServing
+    from services.t2a.settings import T2aSettings
+
+    scene = Scene.model_validate_json(Path(args.scene).read_text())
+    serving = T2aServing(T2aSettings(default_engine=args.engine, engines=[args.engine]))
+    response = serving.generate(SfxRequest(scene=scene, audio_length_in_s=args.seconds,
+                                           seed=args.seed, engine=args.engine))
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for effect in response.effects:
+        path = out_dir / f"{effect.source_index:02d}_{slug(effect.name)}.wav"
+        path.write_bytes(effect.audio.wav_bytes())
+        print(f"{path}\t{effect.prompt}")
+    return 0
+
+
+def cmd_timbre(args: argparse.Namespace) -> int:
+    from imagewave.contracts.audio import AudioPayload
+    from imagewave.contracts.stages import TimbreRequest
+    from services.timbre.serving import TimbreServing
+    from services.timbre.settings import TimbreSettings
+
+    serving = TimbreServing(TimbreSettings(default_engine=args.engine, engines=[args.engine]))
+    response = serving.transfer(TimbreRequest(
+        audio=AudioPayload.from_wav_bytes(_read_wav_as_float(args.wav)),
+        instrument=Role(args.instrument), engine=args.engine))
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_bytes(response.audio.wav_bytes())
+    root = f" (root MIDI pitch {response.root_pitch:.2f})" if response.root_pitch else ""
+    print(f"{args.output}{root}")
+    return 0
+
+
+def cmd_instruments(args: argparse.Namespace) -> int:
+    import soundfile as sf
+    from services.render.instruments import build_instrument
+
+    samples, sample_rate = sf.read(args.wav, dtype="float32", always_2d=True)
+    sfz = build_instrument(samples.mean(axis=1), sample_rate, Role(args.role), Path(args.output),
+                           root_pitch=args.root_pitch)
+    print(sfz)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    import soundfile as sf
+    from services.render.midi import load_midi
+    from services.render.sampler import render_song
+
+    from services.render.settings import RenderSettings
+
+    settings = RenderSettings()
+    instruments_dir = Path(args.instruments)
+    instruments = {role: instruments_dir / role.value / f"{role.value}.sfz" for role in Role
+                   if (instruments_dir / role.value / f"{role.value}.sfz").is_file()}
+    if not instruments:
+        raise SystemExit(f"render: no <role>/<role>.sfz under {instruments_dir}")
+    midi = load_midi(Path(args.midi).read_bytes(), max_notes=settings.max_midi_notes,
+                     max_seconds=settings.max_midi_seconds)
+    song = render_song(midi, instruments, role_overrides={}, sample_rate=settings.sample_rate,
+                       target_lufs=settings.target_lufs, true_peak_dbtp=settings.true_peak_dbtp)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    sf.write(args.output, song.mix, song.sample_rate, subtype="FLOAT")
+    print(f"{args.output}\t{len(song.mix) / song.sample_rate:.1f} s\t"
+          f"{song.loudness_lufs:.1f} LUFS")
+    return 0
+
+
+def _read_wav_as_float(path: str) -> bytes:
+    import io
+
+    import soundfile as sf
+
+    samples, sample_rate = sf.read(path, dtype="float32")
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, sample_rate, format="WAV", subtype="FLOAT")
+    return buffer.getvalue()
+
+
+# -- the whole pipeline in one process ----------------------------------------------------
+
+
+class TerminalReporter:
+    """Progress bars per stage on a terminal; plain log lines otherwise."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._bars: dict[StageName, object] = {}
+        self._started: dict[StageName, float] = {}
+
+    def stage(self, stage: StageName, status: StageStatus, progress: float) -> None:
+        if self.tty:
+            from tqdm import tqdm
+
+            bar = self._bars.get(stage)
+            if bar is None:
+                bar = self._bars[stage] = tqdm(total=100, desc=f"{stage.value:12s}",
+                                               file=self.stream, leave=True,
+                                               bar_format="{desc} {bar} {percentage:3.0f}% "
+                                                          "{elapsed}")
+            bar.n = int(progress * 100)
+            bar.refresh()
+            if status in (StageStatus.succeeded, StageStatus.skipped, StageStatus.failed):
+                bar.close()
+            return
+        if status is StageStatus.running and progress == 0.0:
+            self._started[stage] = time.monotonic()
+            print(f"[imagewave] {stage.value}: started", file=self.stream, flush=True)
+        elif status is not StageStatus.running:
+            took = time.monotonic() - self._started.get(stage, time.monotonic())
+            print(f"[imagewave] {stage.value}: {status.value} ({took:.2f} s)", file=self.stream,
+                  flush=True)
+
+    def is_canceled(self) -> bool:
+        return False
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    from gateway.clients import InProcessStageClients
+    from gateway.pipeline import JobInput, Pipeline
+    from gateway.uploads import IMAGE_SUFFIX, check_midi
+    from imagewave.artifacts import DirectoryArtifactStore
+    from imagewave.images import check_image_header
+
+    out_dir = Path(args.output)
+    store = DirectoryArtifactStore(out_dir)
+    image_bytes = Path(args.image).read_bytes()
+    image_name = f"input/image.{IMAGE_SUFFIX[check_image_header(image_bytes)]}"
+    store.put_bytes("compose", image_name, image_bytes)
+    midi_name = None
+    if args.midi:
+        midi_bytes = Path(args.midi).read_bytes()
+        check_midi(midi_bytes)
+        midi_name = "input/arrangement.mid"
+        store.put_bytes("compose", midi_name, midi_bytes)
+    options = JobOptions(audio_length_in_s=args.seconds, seed=args.seed,
+                         engines=EngineChoice(describe=args.describe_engine,
+                                              sfx=args.sfx_engine, timbre=args.timbre_engine))
+    started = time.monotonic()
+    pipeline = Pipeline(store, InProcessStageClients(), TerminalReporter())
+    if args.fresh:
+        for name in ("scene.json", "sfx", "roles.json", "timbre", "instruments",
+                     "arrangement.json", "arrangement.mid", "mix.wav", "mix.flac", "stems"):
+            target = out_dir / name
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(
+                missing_ok=True)
+    pipeline(JobInput("compose", options, image_name, midi_name))
+    print(f"song: {out_dir / 'mix.wav'}  ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+# -- services -----------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.settings import GatewaySettings
+    from imagewave.stack import Stack
+
+    stack = Stack(GatewaySettings(), host=args.host, port=args.port, workers=args.workers)
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
+    print(f"imagewave is serving on http://{args.host}:{args.port}  (workers: {args.workers})",
+          flush=True)
+    return stack.wait()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from gateway.settings import GatewaySettings
+    from gateway.worker import run_worker
+
+    run_worker(GatewaySettings(), burst=args.burst)
+    return 0
+
+
+def cmd_eval_scenes(args: argparse.Namespace) -> int:
+    from imagewave.evaluation import evaluate_scenes
+
+    report = evaluate_scenes(Path(args.golden), engine=args.engine,
+                             out_dir=Path(args.out_dir) if args.out_dir else None)
+    for row in report["images"]:
+        print(f"{row['image']:20s} recall {row['recall']:.2f}  precision {row['precision']:.2f}"
+              f"  hallucination {row['hallucination']:.2f}  sources {row['sources']}")
+    mean = report["mean"]
+    print(f"mean recall {mean['recall']:.3f} precision {mean['precision']:.3f} "
+          f"hallucination {mean['hallucination']:.3f} over {len(report['images'])} images")
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imagewave", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("describe", help="image → scene JSON")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--engine", type=DescribeEngineName, default=DescribeEngineName.lite,
+                   choices=list(DescribeEngineName))
+    p.add_argument("--out-dir", help="write DIR/<image stem>.json per image")
+    p.set_defaults(run=cmd_describe)
+
+    p = commands.add_parser("sfx", help="scene JSON → one sound effect per source")
+    p.add_argument("scene", metavar="SCENE.json")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--engine", type=SfxEngineName, default=SfxEngineName.procedural,
+                   choices=list(SfxEngineName))
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_sfx)
+
+    p = commands.add_parser("timbre", help="effect → keyboard / bass / guitar voice")
+    p.add_argument("wav", metavar="WAV")
+    p.add_argument("--instrument", required=True, choices=[r.value for r in MELODIC_ROLES])
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav")
+    p.add_argument("--engine", type=TimbreEngineName, default=TimbreEngineName.dsp,
+                   choices=list(TimbreEngineName))
+    p.set_defaults(run=cmd_timbre)
+
+    p = commands.add_parser("instruments", help="audio → SFZ (+SF2) instrument in DIR")
+    p.add_argument("wav", metavar="WAV")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--root-pitch", type=float, default=None, help="known MIDI pitch of WAV")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.set_defaults(run=cmd_instruments)
+
+    p = commands.add_parser("render", help="MIDI + instruments → mixed wav")
+    p.add_argument("midi", metavar="MIDI")
+    p.add_argument("--instruments", required=True, metavar="DIR",
+                   help="DIR/<role>/<role>.sfz for any subset of roles")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav")
+    p.set_defaults(run=cmd_render)
+
+    p = commands.add_parser("compose", help="image → song, whole pipeline in one process")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
+    p.add_argument("--seconds", type=float, default=30.0, help="song length")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--describe-engine", type=DescribeEngineName, default=None,
+                   choices=list(DescribeEngineName))
+    p.add_argument("--sfx-engine", type=SfxEngineName, default=None, choices=list(SfxEngineName))
+    p.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
+                   choices=list(TimbreEngineName))
+    p.add_argument("--resume", dest="fresh", action="store_false",
+                   help="keep finished stages in DIR instead of starting over")
+    p.set_defaults(run=cmd_compose)
+
+    p = commands.add_parser("serve", help="gateway + services + RQ workers on this machine")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2, help="RQ workers to start (0 allowed)")
+    p.set_defaults(run=cmd_serve)
+
+    p = commands.add_parser("worker", help="one RQ worker against REDIS_URL")
+    p.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    p.set_defaults(run=cmd_worker)
+
+    p = commands.add_parser("eval", help="evaluate engines on a golden set")
+    evals = p.add_subparsers(dest="what", required=True)
+    e = evals.add_parser("scenes", help="score describe against GOLDEN.json")
+    e.add_argument("golden", metavar="GOLDEN.json")
+    e.add_argument("--engine", type=DescribeEngineName, default=DescribeEngineName.lite,
+                   choices=list(DescribeEngineName))
+    e.add_argument("--out-dir", help="keep the predicted scene documents here")
+    e.add_argument("--json", action="store_true", help="also print the report as JSON")
+    e.set_defaults(run=cmd_eval_scenes)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except ImagewaveError as exc:
+        print(f"imagewave: error: {exc.message}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"imagewave: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
