@@ -27,3 +27,9 @@ class VlmSettings(BaseServiceSettings):
                           description="Model id (vLLM served name) or local path (transformers)")
     max_image_side_px: int = Field(default=768, description="Images are downscaled to this side")
     max_new_tokens: int = 1024
+    # shared by the studio engines (vllm, transformers)
+    few_shot: bool = Field(default=True, description="Send the two worked examples first")
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    # transformers engine: the model in-process
+    device: str = Field(default="auto", description="auto, cuda, cpu")
+    torch_dtype: str = Field(default="auto", description="auto (bf16 on CUDA), bfloat16, float32")
