@@ -1,0 +1,51 @@
+# imagewave: `make demo` (image → song with the embedded CPU engines) and `make test`.
+# Both set up everything they need on a fresh machine: Debian packages, then .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Reference renderers for the instrument tests (FluidSynth + GM soundfont) and a browser for
+# the web page test. Installed only when missing; needs root (as on CI and dev machines here).
+APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium
+DEMO_IMAGE := examples/seaside.jpg
+DEMO_OUT   := out/demo
+
+.PHONY: setup system-deps demo test test-models lint bench clean
+
+setup: $(STAMP)
+
+# torch first, pinned to the CPU wheel: left to itself pip would fetch a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[studio,dev]'
+	touch $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: setup
+	$(VENV)/bin/imagewave compose $(DEMO_IMAGE) -o $(DEMO_OUT) --seconds 30
+	@echo "Your song: $(DEMO_OUT)/mix.wav  (all artifacts in $(DEMO_OUT)/)"
+
+test: setup system-deps
+	$(PY) -m pytest -q -ra
+
+test-models: setup
+	$(PY) -m pytest -q -m models
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup system-deps
+	$(PY) bench/compose.py
+	$(PY) bench/render.py
+
+clean:
+	rm -rf out .pytest_cache

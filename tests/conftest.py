@@ -1,0 +1,75 @@
+"""Fixtures shared by the whole suite: real Redis, real HTTP servers on free ports, pictures."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+import uvicorn
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+# Redis runs on 127.0.0.1:6379 here; tests use their own database number and flush it.
+TEST_REDIS_URL = "redis://127.0.0.1:6379/9"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_app(app, port: int | None = None) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread on a free port; yield its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    return TEST_REDIS_URL
+
+
+def make_photo(path: Path, size: tuple[int, int] = (320, 240), seed: int = 0) -> Path:
+    """A small picture with structure (sky, ground, texture) that any image decoder accepts."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    y = np.linspace(0, 1, height)[:, None, None]
+    sky = np.array([110, 160, 230]) * (1 - y) + np.array([40, 90, 60]) * y
+    image = np.broadcast_to(sky, (height, width, 3)) + rng.normal(0, 12, (height, width, 3))
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return make_photo(tmp_path / "photo.jpg")
+
+
+@pytest.fixture
+def example_image() -> Path:
+    return REPO / "examples" / "seaside.jpg"
