@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from imagewave.contracts.jobs import ErrorDetail, ErrorResponse
-
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from imagewave.contracts.jobs import ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,9 @@ class ImagewaveError(Exception):
         self.field = field
 
     def to_response(self) -> ErrorResponse:
+        # Imported here: the contracts themselves raise these errors (no import cycle).
+        from imagewave.contracts.jobs import ErrorDetail, ErrorResponse
+
         return ErrorResponse(error=ErrorDetail(code=self.code, message=self.message,
                                                field=self.field))
 
@@ -76,6 +79,8 @@ def install_error_handlers(app: FastAPI) -> None:
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
+
+    from imagewave.contracts.jobs import ErrorDetail, ErrorResponse
 
     def respond(status: int, body: ErrorResponse, headers: dict | None = None) -> JSONResponse:
         return JSONResponse(body.model_dump(), status_code=status, headers=headers)

@@ -8,11 +8,14 @@ cheaper than a second transport.
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 
 import numpy as np
 import soundfile as sf
 from pydantic import BaseModel, Field
+
+from imagewave.errors import InvalidInput
 
 
 class AudioPayload(BaseModel):
@@ -34,11 +37,20 @@ class AudioPayload(BaseModel):
         return cls(sample_rate=info.samplerate, wav_base64=base64.b64encode(data).decode())
 
     def wav_bytes(self) -> bytes:
-        return base64.b64decode(self.wav_base64)
+        try:
+            return base64.b64decode(self.wav_base64, validate=True)
+        except binascii.Error as exc:
+            raise InvalidInput(f"audio is not valid base64: {exc}", field="audio") from exc
 
     def to_array(self) -> np.ndarray:
         """Samples as float32, shape (frames,) for mono or (frames, channels)."""
-        samples, _ = sf.read(io.BytesIO(self.wav_bytes()), dtype="float32", always_2d=False)
+        try:
+            samples, _ = sf.read(io.BytesIO(self.wav_bytes()), dtype="float32",
+                                 always_2d=False)
+        except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+            raise InvalidInput(f"audio is not a readable WAV file: {exc}", field="audio") from exc
+        if samples.size == 0 or not np.isfinite(samples).all():
+            raise InvalidInput("audio is empty or holds NaN/inf samples", field="audio")
         return samples
 
 
