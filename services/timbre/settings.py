@@ -19,3 +19,6 @@ class TimbreSettings(BaseServiceSettings):
     model_dir: Path = Field(default=Path("models/rave"))
     device: str = Field(default="auto", description="auto, cuda, cpu")
     chunk_s: float = Field(default=10.0, gt=0.5, description="Streaming chunk length for RAVE")
+    context_s: float = Field(default=0.5, ge=0.0, le=5.0,
+                             description="Audio either side of each RAVE chunk, cross-faded")
+    batch_chunks: int = Field(default=8, ge=1, le=64, description="RAVE chunks per forward pass")

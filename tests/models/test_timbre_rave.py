@@ -1,0 +1,133 @@
+"""`rave` timbre engine on genuine tiny RAVE exports (tests/fixtures/rave, built by
+scripts/make_tiny_rave.py with acids-rave), loaded through the engine's production loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from imagewave.contracts.audio import AudioPayload
+from imagewave.contracts.engines import TimbreEngineName
+from imagewave.contracts.scene import Role
+from imagewave.contracts.stages import TimbreRequest
+from imagewave.errors import EngineUnavailable, InvalidInput
+from services.timbre.engines.rave import RaveTimbreEngine
+from services.timbre.serving import TimbreServing
+from services.timbre.settings import TimbreSettings
+from services.timbre.train.recipe import select_nsynth
+
+pytestmark = pytest.mark.models
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rave"
+
+
+def _settings(**overrides: object) -> TimbreSettings:
+    values = dict(default_engine=TimbreEngineName.rave, engines=[TimbreEngineName.rave],
+                  model_dir=FIXTURES, device="cpu", chunk_s=1.0, context_s=0.1, batch_chunks=2)
+    values.update(overrides)
+    return TimbreSettings(**values)
+
+
+@pytest.fixture(scope="module")
+def engine() -> RaveTimbreEngine:
+    return RaveTimbreEngine.from_settings(_settings())
+
+
+def _effect(seconds: float, sample_rate: int) -> np.ndarray:
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    rng = np.random.default_rng(1)
+    return (0.5 * np.exp(-2 * t) * np.sin(2 * np.pi * 220 * t)
+            + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_reads_rate_ratio_and_mode_from_each_export(engine: RaveTimbreEngine) -> None:
+    keyboard, bass = engine.models[Role.keyboard], engine.models[Role.bass]
+    assert (keyboard.sampling_rate, keyboard.compression_ratio, keyboard.streaming) == (
+        44_100, 32, False)
+    assert (bass.sampling_rate, bass.compression_ratio, bass.streaming) == (22_050, 64, True)
+    assert Role.guitar not in engine.models
+
+
+def test_chunked_batched_voice_keeps_length_and_rate(engine: RaveTimbreEngine) -> None:
+    effect = _effect(3.3, 48_000)  # 4 chunks of 1 s at the model's rate, 2 per batch
+    result = engine.transfer(effect, 48_000, Role.keyboard)
+    assert result.sample_rate == 48_000
+    assert result.samples.shape == effect.shape and result.samples.dtype == np.float32
+    assert np.all(np.isfinite(result.samples)) and np.max(np.abs(result.samples)) <= 1.0
+    assert np.any(result.samples != 0.0)
+    assert result.root_pitch is None
+    # repeatable: RAVE's latent sampling is seeded per call
+    again = engine.transfer(effect, 48_000, Role.keyboard)
+    np.testing.assert_array_equal(result.samples, again.samples)
+
+
+def test_streaming_export_state_is_cleared_between_effects(engine: RaveTimbreEngine) -> None:
+    effect = _effect(2.5, 16_000)
+    first = engine.transfer(effect, 16_000, Role.bass)
+    engine.transfer(_effect(1.0, 16_000)[::-1].copy(), 16_000, Role.bass)  # dirty the caches
+    second = engine.transfer(effect, 16_000, Role.bass)
+    assert first.samples.shape == effect.shape and first.sample_rate == 16_000
+    np.testing.assert_array_equal(first.samples, second.samples)
+
+
+def test_cross_fades_sum_to_one() -> None:
+    chunk, context = 64, 8
+    fade = RaveTimbreEngine._fade(chunk + 2 * context, context)
+    overlap = fade[-2 * context :] + fade[: 2 * context]
+    np.testing.assert_allclose(overlap, 1.0, rtol=1e-6)
+
+
+def test_bad_input_and_missing_model_are_clear_errors(engine: RaveTimbreEngine) -> None:
+    with pytest.raises(EngineUnavailable, match="guitar.ts"):
+        engine.transfer(_effect(0.5, 16_000), 16_000, Role.guitar)
+    with pytest.raises(InvalidInput, match="drums"):
+        engine.transfer(_effect(0.5, 16_000), 16_000, Role.drums)
+    with pytest.raises(InvalidInput, match="NaN"):
+        engine.transfer(np.full(1000, np.nan, dtype=np.float32), 16_000, Role.bass)
+    with pytest.raises(OSError, match="no RAVE model"):
+        RaveTimbreEngine.from_settings(_settings(model_dir=FIXTURES / "missing"))
+
+
+def test_deployment_default_and_per_request_engine() -> None:
+    request = TimbreRequest(audio=AudioPayload.from_array(_effect(1.2, 48_000), 48_000),
+                            instrument=Role.keyboard)
+    response = TimbreServing(_settings()).transfer(request)
+    assert response.engine is TimbreEngineName.rave
+    assert response.audio.sample_rate == 48_000
+    assert response.audio.to_array().shape == (int(1.2 * 48_000),)
+    # a deployment without rave refuses it per request, naming the engine
+    without_rave = _settings(default_engine=TimbreEngineName.dsp, engines=[TimbreEngineName.dsp])
+    with pytest.raises(EngineUnavailable, match="rave"):
+        TimbreServing(without_rave).transfer(request.model_copy(
+            update={"engine": TimbreEngineName.rave}))
+
+
+def test_training_recipe_selects_nsynth_notes_by_family(tmp_path: Path) -> None:
+    nsynth = tmp_path / "nsynth-train"
+    (nsynth / "audio").mkdir(parents=True)
+    notes = {
+        "bass_electronic_018-036-100": ("bass", 36, 100),
+        "bass_synthetic_009-090-075": ("bass", 90, 75),  # above the bass range
+        "bass_acoustic_000-040-025": ("bass", 40, 25),  # quietest velocity
+        "guitar_acoustic_010-052-127": ("guitar", 52, 127),
+        "bass_electronic_018-045-127": ("bass", 45, 127),
+    }
+    metadata = {}
+    for note_id, (family, pitch, velocity) in notes.items():
+        sf.write(nsynth / "audio" / f"{note_id}.wav", np.full(1600, pitch / 1000, np.float32),
+                 16_000)
+        metadata[note_id] = {"instrument_family_str": family, "pitch": pitch,
+                             "velocity": velocity}
+    (nsynth / "examples.json").write_text(json.dumps(metadata))
+
+    count = select_nsynth(nsynth, "bass", tmp_path / "out", notes_per_file=64)
+
+    assert count == 2
+    (part,) = sorted((tmp_path / "out").glob("*.wav"))
+    audio, rate = sf.read(part, dtype="float32")
+    assert rate == 16_000 and audio.size == 2 * 1600
+    np.testing.assert_allclose(sorted(set(np.round(audio, 3))), [0.036, 0.045])
