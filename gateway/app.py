@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.dependencies import GatewayState, StateDep
 from gateway.jobs import JobStore
 from gateway.queue import job_queue
-from gateway.routes import jobs
+from gateway.routes import bundle, events, jobs, web
 from gateway.settings import GatewaySettings
 from imagewave.artifacts import LocalArtifactStore
 from imagewave.errors import install_error_handlers
@@ -44,6 +44,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(jobs.router)
+    app.include_router(events.router)
+    app.include_router(bundle.router)
+    app.include_router(web.router)
 
     @app.get("/healthz", tags=["health"], summary="200 when Redis answers")
     async def healthz(state: StateDep) -> JSONResponse:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from imagewave.images import DEFAULT_MAX_PIXELS
@@ -41,6 +41,11 @@ class GatewaySettings(BaseServiceSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_midi_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    # Webhooks (gateway/webhooks.py): unset secret → one is made and kept in Redis.
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_<base64> key that signs webhook deliveries")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="One delivery's limit")
+    webhook_retries: int = Field(default=5, ge=0, le=10, description="Redeliveries on failure")
     @property
     def artifact_root(self) -> Path:
         return self.artifact_dir or self.data_dir / "artifacts"

@@ -18,6 +18,7 @@ from gateway.jobs import JobStore
 from gateway.pipeline import JobCanceled, JobInput, Pipeline, StageError
 from gateway.queue import job_queue
 from gateway.settings import GatewaySettings
+from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import LocalArtifactStore
 from imagewave.contracts.jobs import JobError, JobStatus, StageName, StageStatus
 
@@ -78,10 +79,12 @@ def run_job(job_id: str) -> str:
             jobs.set_status(job_id, JobStatus.queued)
             raise
         jobs.set_status(job_id, JobStatus.failed, JobError(stage=exc.stage, message=exc.message))
+        schedule_webhook(jobs.redis, job_queue(jobs.redis, settings), settings, job_id)
         return "failed"
     finally:
         clients.close()
     jobs.set_status(job_id, JobStatus.succeeded)
+    schedule_webhook(jobs.redis, job_queue(jobs.redis, settings), settings, job_id)
     return "succeeded"
 
 

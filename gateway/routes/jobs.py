@@ -12,6 +12,7 @@ from gateway.dependencies import GatewayState, StateDep
 from gateway.jobs import JobRecord, new_job_id
 from gateway.queue import enqueue_job
 from gateway.uploads import check_image, check_midi, parse_options, read_limited
+from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import InvalidArtifactName, check_job_id
 from imagewave.contracts.jobs import ArtifactView, ErrorResponse, JobStatus, JobView
 from imagewave.errors import NotFound
@@ -108,6 +109,9 @@ async def cancel_job(state: StateDep, job_id: str) -> JobView:
     if not record.status.is_final:
         state.jobs.set_status(job_id, JobStatus.canceled)
         await run_in_threadpool(_stop_rq_job, state, job_id)
+        # Only enqueued here: a worker sends it (gateway/webhooks.py).
+        await run_in_threadpool(schedule_webhook, state.redis, state.queue, state.settings,
+                                job_id)
     return job_view(state, get_record(state, job_id))
 
 

@@ -64,6 +64,12 @@ class JobOptions(BaseModel):
     role_overrides: dict[int, Role] = Field(
         default_factory=dict, description="Uploaded MIDI: track index → role"
     )
+    webhook_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://[^\s]+$",
+        description="POSTed a signed `job.succeeded` / `job.failed` / `job.canceled` event "
+                    "when the job ends (see docs/webhooks.md)",
+        examples=["https://example.com/imagewave-hook"],
+    )
 
 
 class StageView(BaseModel):
