@@ -1,0 +1,187 @@
+"""SoundFont 2 writer: the SF2 twin of an SFZ instrument, for samplers and DAWs that want SF2.
+
+Written with our own code (about 200 lines of `struct`) rather than a library: the maintained
+Python SoundFont packages read SF2 (sf2utils) or drive a synth (pyfluidsynth); none writes one,
+and the subset we need (one instrument, mono 16-bit samples, key/velocity ranges, root key, loops,
+volume envelope, pan, exclusive class) is small and fully specified by the SoundFont 2.04 spec.
+The SF2 is converted from the SFZ file just written, so both formats carry the same zones.
+
+Envelope mapping: sfizz decays exponentially by 78 dB (exp(-9)) over `ampeg_decay`, SF2 decays
+linearly in dB by 100 dB over decayVolEnv; times are scaled by 100/78 so both fall at the same
+rate. Velocity follows the SFZ `amp_veltrack` through an instrument modulator that replaces the
+default velocity-to-attenuation one.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from services.render.sfz import Region, read_sfz
+
+# Generator operators (SoundFont 2.04, section 8.1.2).
+GEN_PAN = 17
+GEN_ATTACK_VOL_ENV = 34
+GEN_HOLD_VOL_ENV = 35
+GEN_DECAY_VOL_ENV = 36
+GEN_SUSTAIN_VOL_ENV = 37
+GEN_RELEASE_VOL_ENV = 38
+GEN_INSTRUMENT = 41
+GEN_KEY_RANGE = 43
+GEN_VEL_RANGE = 44
+GEN_INITIAL_ATTENUATION = 48
+GEN_COARSE_TUNE = 51
+GEN_FINE_TUNE = 52
+GEN_SAMPLE_ID = 53
+GEN_SAMPLE_MODES = 54
+GEN_SCALE_TUNING = 56
+GEN_EXCLUSIVE_CLASS = 57
+GEN_OVERRIDING_ROOT_KEY = 58
+
+SAMPLE_MODES = {"loop_continuous": 1, "loop_sustain": 3}
+SFZ_TO_SF2_ENVELOPE_TIME = 100.0 / 78.2  # see module docstring
+_VELOCITY_SOURCE = 0x0502  # concave, unipolar, positive, key velocity (the default modulator)
+_ZERO_PADDING_FRAMES = 46  # required after each sample
+
+
+def _timecents(seconds: float) -> int:
+    if seconds <= 0.001:
+        return -12000
+    return int(np.clip(round(1200 * math.log2(seconds)), -12000, 8000))
+
+
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    if len(data) % 2:
+        data += b"\0"
+    return tag + struct.pack("<I", len(data)) + data
+
+
+def _list(tag: bytes, chunks: list[bytes]) -> bytes:
+    body = tag + b"".join(chunks)
+    return b"LIST" + struct.pack("<I", len(body)) + body
+
+
+def _name(text: str) -> bytes:
+    return text.encode("ascii", "replace")[:19].ljust(20, b"\0")
+
+
+def _zstr(text: str) -> bytes:
+    data = text.encode("ascii", "replace")[:255] + b"\0"
+    return data + (b"\0" if len(data) % 2 else b"")
+
+
+def _zone_generators(region: Region, sample_id: int, sample_frames: int,
+                     sample_rate: int) -> list[tuple[int, int]]:
+    gens = [(GEN_KEY_RANGE, region.lokey | (region.hikey << 8)),
+            (GEN_VEL_RANGE, region.lovel | (region.hivel << 8))]
+    if region.tune:
+        gens.append((GEN_FINE_TUNE, int(round(region.tune))))
+    if region.transpose:
+        gens.append((GEN_COARSE_TUNE, region.transpose))
+    if region.pitch_keytrack != 100.0:
+        gens.append((GEN_SCALE_TUNING, int(round(region.pitch_keytrack))))
+    if region.volume < 0:
+        gens.append((GEN_INITIAL_ATTENUATION, int(round(-10 * region.volume))))
+    if region.pan:
+        gens.append((GEN_PAN, int(np.clip(round(5 * region.pan), -500, 500))))
+    gens.append((GEN_ATTACK_VOL_ENV, _timecents(region.ampeg_attack)))
+    if region.ampeg_hold > 0:
+        gens.append((GEN_HOLD_VOL_ENV, _timecents(region.ampeg_hold)))
+    if region.ampeg_decay > 0 and region.ampeg_sustain < 100:
+        gens.append((GEN_DECAY_VOL_ENV,
+                     _timecents(region.ampeg_decay * SFZ_TO_SF2_ENVELOPE_TIME)))
+        sustain = max(region.ampeg_sustain, 1e-3) / 100.0
+        gens.append((GEN_SUSTAIN_VOL_ENV, int(np.clip(round(-200 * math.log10(sustain)), 0, 1440))))
+    if region.loop_mode == "one_shot":
+        # SF2 has no one-shot: let the sample ring out after note-off.
+        release_s = sample_frames / sample_rate
+    else:
+        release_s = region.ampeg_release * SFZ_TO_SF2_ENVELOPE_TIME
+    gens.append((GEN_RELEASE_VOL_ENV, _timecents(release_s)))
+    if region.off_by is not None and region.group:
+        gens.append((GEN_EXCLUSIVE_CLASS, region.group))
+    gens.append((GEN_OVERRIDING_ROOT_KEY, int(round(region.pitch_keycenter))))
+    if region.loop_mode in SAMPLE_MODES and region.loop_start is not None:
+        gens.append((GEN_SAMPLE_MODES, SAMPLE_MODES[region.loop_mode]))
+    gens.append((GEN_SAMPLE_ID, sample_id))  # must be last
+    return gens
+
+
+def write_sf2_from_sfz(sfz_path: Path, sf2_path: Path, *, name: str, bank: int,
+                       programs: list[int]) -> Path:
+    """Write an SF2 with one instrument holding every region of `sfz_path`, reachable from each
+    preset (`bank`, program) in `programs` (drum kits: bank 128, program 0)."""
+    instrument = read_sfz(sfz_path)
+    sample_index: dict[Path, int] = {}
+    sample_blobs: list[bytes] = []
+    sample_headers: list[bytes] = []
+    zone_gens: list[list[tuple[int, int]]] = []
+    zone_mods: list[list[bytes]] = []
+    position = 0
+    for region in instrument.regions:
+        path = instrument.sample_path(region)
+        if path not in sample_index:
+            data, rate = sf.read(path, dtype="float32", always_2d=True)
+            mono = data.mean(axis=1)
+            pcm = np.clip(np.round(mono * 32767), -32768, 32767).astype("<i2")
+            start, end = position, position + len(pcm)
+            if region.loop_start is not None and region.loop_end is not None:
+                loop_start, loop_end = start + region.loop_start, start + region.loop_end + 1
+            else:
+                loop_start, loop_end = start, max(start + 1, end - 1)
+            sample_headers.append(
+                _name(path.stem) + struct.pack("<5IBbHH", start, end, loop_start, loop_end, rate,
+                                               int(round(region.pitch_keycenter)) & 0x7F, 0, 0,
+                                               1))
+            sample_blobs.append(pcm.tobytes() + b"\0\0" * _ZERO_PADDING_FRAMES)
+            position = end + _ZERO_PADDING_FRAMES
+            sample_index[path] = len(sample_headers) - 1
+            frames = len(pcm)
+        else:
+            frames = sf.info(path).frames
+        rate = sf.info(path).samplerate
+        zone_gens.append(_zone_generators(region, sample_index[path], frames, rate))
+        attenuation_cb = int(round(960 * region.amp_veltrack / 100.0))
+        zone_mods.append([struct.pack("<HHhHH", _VELOCITY_SOURCE, GEN_INITIAL_ATTENUATION,
+                                      attenuation_cb, 0, 0)])
+
+    ibag, igen, imod = b"", b"", b""
+    gen_count = mod_count = 0
+    for gens, mods in zip(zone_gens, zone_mods, strict=True):
+        ibag += struct.pack("<HH", gen_count, mod_count)
+        igen += b"".join(struct.pack("<HH" if op in (GEN_KEY_RANGE, GEN_VEL_RANGE) else "<Hh",
+                                     op, amount) for op, amount in gens)
+        imod += b"".join(mods)
+        gen_count += len(gens)
+        mod_count += len(mods)
+    ibag += struct.pack("<HH", gen_count, mod_count)
+    igen += struct.pack("<HH", 0, 0)
+    imod += b"\0" * 10
+    inst = _name(name) + struct.pack("<H", 0) + _name("EOI") + struct.pack("<H", len(zone_gens))
+    shdr = b"".join(sample_headers) + _name("EOS") + b"\0" * 26
+
+    phdr, pbag, pgen = b"", b"", b""
+    for index, program in enumerate(programs):
+        phdr += _name(name) + struct.pack("<HHHIII", program, bank, index, 0, 0, 0)
+        pbag += struct.pack("<HH", index, 0)
+        pgen += struct.pack("<HH", GEN_INSTRUMENT, 0)
+    phdr += _name("EOP") + struct.pack("<HHHIII", 0, 0, len(programs), 0, 0, 0)
+    pbag += struct.pack("<HH", len(programs), 0)
+    pgen += struct.pack("<HH", 0, 0)
+    pmod = b"\0" * 10
+
+    info = _list(b"INFO", [_chunk(b"ifil", struct.pack("<HH", 2, 1)),
+                           _chunk(b"isng", _zstr("EMU8000")),
+                           _chunk(b"INAM", _zstr(name)),
+                           _chunk(b"ISFT", _zstr("imagewave"))])
+    sdta = _list(b"sdta", [_chunk(b"smpl", b"".join(sample_blobs))])
+    pdta = _list(b"pdta", [_chunk(b"phdr", phdr), _chunk(b"pbag", pbag), _chunk(b"pmod", pmod),
+                           _chunk(b"pgen", pgen), _chunk(b"inst", inst), _chunk(b"ibag", ibag),
+                           _chunk(b"imod", imod), _chunk(b"igen", igen), _chunk(b"shdr", shdr)])
+    body = b"sfbk" + info + sdta + pdta
+    Path(sf2_path).write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return Path(sf2_path)
