@@ -41,6 +41,32 @@ class GatewaySettings(BaseServiceSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_midi_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    max_midi_notes: int = Field(default=50_000, ge=1, description="Notes in an uploaded MIDI")
+    max_midi_seconds: float = Field(default=900.0, gt=0, description="Uploaded MIDI's length")
+    # Reliability (gateway/recovery.py): how fast a dead worker's job is noticed and retried.
+    job_monitoring_interval_s: int = Field(
+        default=5, ge=1, description="Worker heartbeat while a job runs (RQ's monitoring interval)")
+    stale_job_after_s: float = Field(
+        default=20.0, gt=0, description="A running job whose worker sent no heartbeat for this "
+                                        "long is abandoned: the reaper retries it")
+    reaper_interval_s: float = Field(default=5.0, gt=0, description="How often the reaper looks")
+    maintenance_interval_s: int = Field(default=60, ge=5,
+                                        description="RQ's own registry maintenance interval")
+    stage_timeout_s: dict[str, float] = Field(
+        default_factory=dict, description="Per-stage service call limit (seconds), e.g. "
+                                          '{"sfx": 600}; unset stages use service_timeout_s')
+    # Backpressure and access (gateway/limits.py, gateway/auth.py)
+    max_queue_depth: int = Field(default=1000, ge=1,
+                                 description="Queued + running jobs above which POST /jobs is 429")
+    api_keys_required: bool = Field(
+        default=False, description="Every request needs an X-API-Key made by `imagewave keys`")
+    key_rate_per_minute: int = Field(default=120, ge=1, description="POST /jobs per key per minute")
+    key_max_active_jobs: int = Field(default=20, ge=1,
+                                     description="Queued + running jobs one key may have")
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60,
+                                   description="How long an Idempotency-Key is remembered")
+    retention_interval_s: float = Field(default=600.0, gt=0,
+                                        description="How often expired jobs' files are removed")
     # Webhooks (gateway/webhooks.py): unset secret → one is made and kept in Redis.
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_<base64> key that signs webhook deliveries")
