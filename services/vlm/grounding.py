@@ -1,0 +1,248 @@
+"""From classifier evidence to the sound sources a picture supports, and nothing more.
+
+Input: class probabilities for a few views of one picture (whole, centre, tiles) and the
+picture's statistics. Output: the chosen sources with confidences, and the chosen place.
+
+The hallucination guard works on three levels:
+1. probability: a family (classes that sound alike) counts only when its summed probability in
+   the whole picture, or clearly in one tile, clears a floor; families the classifier often
+   invents for empty sky (aircraft, missiles, balloons) need more;
+2. consistency: a source whose habitat contradicts a confident place is dropped (no whale in
+   a kitchen, no fridge on a lake), weak sources beside a dominant one are dropped;
+3. implication only from evidence: a person only from clothes we saw, a table only under
+   tableware we saw, an ambience only for a place we recognised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imagewave.contracts.scene import Role, SoundSource, SoundVariant
+from services.vlm.knowledge import Place, SoundFamily, SoundKnowledge
+from services.vlm.scene_words import ImageStatistics
+
+# Evidence = max(mean over whole-picture views, LOCAL_WEIGHT × best tile): a tile only speaks
+# for part of the picture, so it is trusted a little less.
+LOCAL_WEIGHT = 0.75
+# Families often seen in featureless sky or haze need this much more evidence, and lose to a
+# landscape that is more certain than they are.
+SKY_OBJECT_MARGIN = 0.05
+# Snow is the one habitat the pixels can confirm: this much white or no snow scene.
+SNOW_WHITE_FRACTION = 0.15
+# A source weaker than this share of the strongest one is background noise.
+RELATIVE_FLOOR = 0.25
+# Total summed class evidence for a material before a generic surface of it is named.
+MATERIAL_FLOOR = 0.3
+# A place needs this much vote to be named; a confident one can veto contradicting sources.
+PLACE_FLOOR = 0.12
+PLACE_VETO = 0.35
+MAX_OBJECT_SOURCES = 5
+NATURAL_PLACES = frozenset({"lake", "sea", "water", "forest", "field", "garden", "mountain",
+                            "snow", "night"})
+WATER_PLACES = frozenset({"lake", "sea", "water", "underwater"})
+LANDSCAPES = frozenset({"lake", "sea", "water", "forest", "field", "mountain", "snow"})
+# Kinds whose presence indoors means a garage or workshop rather than a living room.
+WORKSHOP_KINDS = frozenset({"vehicle", "tool"})
+
+
+@dataclass
+class Candidate:
+    family: SoundFamily
+    evidence: float
+    class_name: str
+
+
+@dataclass
+class Grounding:
+    sources: list[SoundSource]
+    place: Place | None
+    place_confidence: float
+    objects: list[Candidate] = field(default_factory=list)
+    energy: float = 0.0  # −1..1, what the sources add to arousal
+
+
+def family_evidence(knowledge: SoundKnowledge, view_probs: np.ndarray,
+                    n_global_views: int) -> tuple[np.ndarray, np.ndarray]:
+    """(evidence per family, mean class probabilities) from (views, 1000) probabilities."""
+    masses = knowledge.family_mass(view_probs)
+    global_mass = masses[:n_global_views].mean(axis=0)
+    local_mass = masses[n_global_views:].max(axis=0) if len(masses) > n_global_views else 0.0
+    evidence = np.maximum(global_mass, LOCAL_WEIGHT * local_mass)
+    return evidence, view_probs.mean(axis=0)
+
+
+def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray,
+                stats: ImageStatistics) -> dict[str, float]:
+    votes = dict.fromkeys(knowledge.places, 0.0)
+    for family, weight in zip(knowledge.families, evidence, strict=True):
+        for place, strength in family.places.items():
+            votes[place] += float(weight) * strength
+    # What the light says. Night needs an open dark sky above; the "indoor" cue is weak on
+    # purpose: close-ups and paintings often lack a visible sky.
+    sky_above = stats.top_smooth_fraction > 0.6
+    if stats.is_night and sky_above:
+        votes["night"] += 0.4
+    if stats.blue_fraction > 0.35 and sky_above and stats.texture < 0.05:
+        votes["water"] += 0.1
+        votes["sky"] += 0.05
+    if stats.white_fraction < SNOW_WHITE_FRACTION:
+        votes["snow"] = 0.0
+    # A busy top third with no sky or foliage colours: a ceiling, shelves, a wall.
+    enclosed = (stats.top_smooth_fraction < 0.3 and stats.green_fraction < 0.2
+                and stats.blue_fraction < 0.2)
+    if enclosed:
+        for outdoor in ("street", "field", "sky"):
+            votes[outdoor] *= 0.5
+        votes["indoor"] += 0.25
+    return votes
+
+
+def choose_place(knowledge: SoundKnowledge, votes: dict[str, float]) -> tuple[Place | None, float]:
+    # Night is a time, not a landscape: a lake at night stays a lake.
+    best = max((p for p in votes if p != "night"), key=votes.__getitem__)
+    score = votes[best]
+    if best == "water":
+        # Open water: say lake or sea when the evidence leans one way.
+        lake, sea = votes["lake"], votes["sea"]
+        if max(lake, sea) > 0.25 * score:
+            best = "lake" if lake >= sea else "sea"
+    elif best in ("lake", "sea"):
+        score = max(score, votes["water"])
+    if votes["night"] >= PLACE_FLOOR and votes["night"] > score:
+        return knowledge.places["night"], votes["night"]
+    if score < PLACE_FLOOR:
+        return None, 0.0
+    return knowledge.places[best], score
+
+
+def _contradicts(family: SoundFamily, evidence: float, place: Place | None,
+                 place_confidence: float, stats: ImageStatistics) -> bool:
+    if family.places.get("snow", 0.0) >= 0.8 and stats.white_fraction < SNOW_WHITE_FRACTION:
+        return True
+    if (family.sky_object and place is not None and place.id in LANDSCAPES
+            and place_confidence > evidence):
+        return True
+    if place is None or place_confidence < PLACE_VETO or not family.places:
+        return False
+    if place.indoor:
+        return max(family.places.get(p, 0.0) for p in WATER_PLACES | {"sky"}) >= 0.8
+    if place.id in NATURAL_PLACES:
+        return family.places.get("indoor", 0.0) >= 0.8
+    return False
+
+
+def _person_source(confidence: float) -> SoundSource:
+    return SoundSource(
+        name="person", material="a person in clothes", confidence=round(confidence, 3),
+        variants=[
+            SoundVariant(play_method="clothes rustling as they move", timbre=["soft", "rustly"],
+                         mapping_to_music_instrument=Role.drums),
+            SoundVariant(play_method="calm breathing and a few footsteps",
+                         timbre=["breathy", "soft"], mapping_to_music_instrument=Role.keyboard),
+        ])
+
+
+def _table_source(confidence: float, stats: ImageStatistics) -> SoundSource:
+    wooden = stats.brown_fraction > 0.12
+    return SoundSource(
+        name="table", material="wooden tabletop" if wooden else "tabletop",
+        confidence=round(confidence, 3),
+        variants=[SoundVariant(play_method="objects set down and knocked on the table",
+                               timbre=["woody" if wooden else "hard", "knocking", "dull"],
+                               mapping_to_music_instrument=Role.drums)])
+
+
+def _surface_source(material: str, confidence: float) -> SoundSource | None:
+    surfaces = {
+        "wood": ("wooden boards", "weathered wooden planks",
+                 "boards creaking under footsteps", ["creaky", "woody", "hollow"]),
+        "leaves": ("fallen leaves", "dry leaves on the ground",
+                   "leaves rustling and crunching underfoot", ["crunchy", "rustly", "dry"]),
+        "stone": ("stone", "rough stone and gravel",
+                  "footsteps scuffing on stone", ["gritty", "hard"]),
+    }
+    if material not in surfaces:
+        return None
+    name, stuff, play, timbre = surfaces[material]
+    return SoundSource(name=name, material=stuff, confidence=round(confidence, 3),
+                       variants=[SoundVariant(play_method=play, timbre=timbre,
+                                              mapping_to_music_instrument=Role.drums)])
+
+
+def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatistics, *,
+           n_global_views: int, min_confidence: float) -> Grounding:
+    evidence, mean_probs = family_evidence(knowledge, view_probs, n_global_views)
+
+    # 1. Place, from every family's habitat votes and the light.
+    votes = place_votes(knowledge, evidence, stats)
+    place, place_confidence = choose_place(knowledge, votes)
+
+    # 2. Objects: sounding families above the floor, consistent with the place.
+    candidates = []
+    for index in np.argsort(-evidence):
+        family, weight = knowledge.families[index], float(evidence[index])
+        floor = min_confidence + (SKY_OBJECT_MARGIN if family.sky_object else 0.0)
+        if weight < min_confidence:
+            break  # sorted: everything after is weaker still
+        if weight < floor:
+            continue
+        if family.silent or _contradicts(family, weight, place, place_confidence, stats):
+            continue
+        class_name = knowledge.top_class_name(int(index), mean_probs)
+        candidates.append(Candidate(family, weight, class_name))
+    if candidates:
+        strongest = candidates[0].evidence
+        candidates = [c for c in candidates if c.evidence >= RELATIVE_FLOOR * strongest]
+    candidates = candidates[:MAX_OBJECT_SOURCES]
+    sources = [c.family.source(c.class_name, c.evidence) for c in candidates]
+
+    # 3. What the objects imply: the wearer of clothes, the table under tableware.
+    wearable = float(sum(evidence[i] for i, f in enumerate(knowledge.families) if f.wearable))
+    has_person = any(c.family.kind == "person" for c in candidates)
+    if wearable >= min_confidence and not has_person:
+        sources.append(_person_source(min(wearable, 1.0)))
+    tabletop = [c for c in candidates if c.family.tabletop]
+    has_table = any(c.family.id == "table" for c in candidates)
+    if tabletop and not has_table and (place is None or place.indoor or place.id == "garden"):
+        sources.append(_table_source(tabletop[0].evidence * 0.8, stats))
+
+    # 4. Materials seen everywhere but in no confident object (planks, leaf litter).
+    named = {m for c in candidates for m in c.family.materials}
+    for material in ("wood", "leaves", "stone"):
+        mass = float(sum(evidence[i] for i, f in enumerate(knowledge.families)
+                         if material in f.materials))
+        if mass >= MATERIAL_FLOOR and material not in named:
+            surface = _surface_source(material, min(mass, 1.0))
+            if surface is not None:
+                sources.append(surface)
+
+    # 5. The place's ambience: always at least one source for a recognised place. Indoors, a
+    # plain room only sounds when nothing else does (a portrait is about its sitter); a vehicle
+    # or tools indoors mean a garage, which has a sound of its own.
+    if place is not None and place.indoor:
+        if any(c.family.kind in WORKSHOP_KINDS for c in candidates):
+            place = knowledge.places["garage"]
+        elif sources:
+            place = None
+    if place is not None:
+        natural = place.id in NATURAL_PLACES and not stats.is_monochrome
+        for ambience in place.ambience:
+            if ambience.wildlife and not natural:
+                continue
+            sources.append(ambience.source(min(place_confidence, 1.0)))
+
+    # 6. Never empty: a picture with nothing recognisable still has the air around it.
+    if not sources:
+        fallback = knowledge.places["sky" if stats.top_smooth_fraction > 0.6
+                                    and stats.top_brightness > 0.5 else "indoor"]
+        sources.append(fallback.ambience[0].source(0.3))
+        place = place or fallback
+
+    energy = 0.0
+    for c in candidates:
+        if c.family.kind == "vehicle":
+            energy = max(energy, 0.6 * min(1.0, c.evidence * 2))
+    return Grounding(sources=sources[:16], place=place, place_confidence=place_confidence,
+                     objects=candidates, energy=energy)
