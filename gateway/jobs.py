@@ -3,6 +3,11 @@
 The hash holds each field separately (`status`, `stage:<name>`, `error`, ...) so the worker's
 progress writes and the gateway's cancel never overwrite each other. Every change is also
 appended to the job's event stream, which the events endpoint replays for late clients.
+
+Status changes are compare-and-set in one Lua script: a final status (succeeded, failed,
+canceled) is never overwritten, so a cancel racing a worker's "running" or "succeeded" write
+keeps whichever came first. Jobs not yet final are indexed in a sorted set (and per owner), which
+the reaper, the backpressure check and the per-key concurrency limit read.
 """
 
 from __future__ import annotations
@@ -24,6 +29,24 @@ from imagewave.contracts.jobs import (
 )
 
 KEY_PREFIX = "imagewave:job:"
+ACTIVE_KEY = "imagewave:jobs:active"  # zset: job id → created_at, while not final
+
+# KEYS: job hash, events stream, active zset, owner's active set ('' key when no owner)
+# ARGV: new status, updated_at, error JSON or '', event JSON, events TTL, is-final flag
+_SET_STATUS = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return 0 end
+if current == 'succeeded' or current == 'failed' or current == 'canceled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'data', ARGV[4])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+if ARGV[6] == '1' then
+  redis.call('ZREM', KEYS[3], ARGV[7])
+  if KEYS[4] ~= '' then redis.call('SREM', KEYS[4], ARGV[7]) end
+end
+return 1
+"""
 
 
 def new_job_id() -> str:
@@ -58,6 +81,10 @@ class JobStore:
     def events_key(job_id: str) -> str:
         return KEY_PREFIX + job_id + ":events"
 
+    @staticmethod
+    def owner_active_key(owner: str) -> str:
+        return f"imagewave:owner:{owner}:active"
+
     def create(self, job_id: str, options: JobOptions, *, input_image: str,
                input_midi: str | None = None, owner: str | None = None) -> None:
         now = time.time()
@@ -74,8 +101,29 @@ class JobStore:
         pipe = self.redis.pipeline()
         pipe.hset(self.key(job_id), mapping=fields)
         pipe.expire(self.key(job_id), self.ttl_s)
+        pipe.zadd(ACTIVE_KEY, {job_id: now})
+        if owner:
+            pipe.sadd(self.owner_active_key(owner), job_id)
         self._event(pipe, job_id, {"stage": None, "status": JobStatus.queued.value,
                                    "progress": 0.0})
+        pipe.execute()
+
+    def active_count(self) -> int:
+        """Jobs queued or running: the queue depth backpressure is measured in."""
+        return int(self.redis.zcard(ACTIVE_KEY))
+
+    def active_ids(self, created_before: float = float("inf")) -> list[str]:
+        return [i.decode() for i in self.redis.zrangebyscore(ACTIVE_KEY, 0, created_before)]
+
+    def owner_active_count(self, owner: str) -> int:
+        return int(self.redis.scard(self.owner_active_key(owner)))
+
+    def forget_active(self, job_id: str, owner: str | None = None) -> None:
+        """Drop an expired or deleted job from the active indexes."""
+        pipe = self.redis.pipeline()
+        pipe.zrem(ACTIVE_KEY, job_id)
+        if owner:
+            pipe.srem(self.owner_active_key(owner), job_id)
         pipe.execute()
 
     def exists(self, job_id: str) -> bool:
@@ -105,18 +153,26 @@ class JobStore:
         value = self.redis.hget(self.key(job_id), "status")
         return JobStatus(value.decode()) if value else None
 
-    def set_status(self, job_id: str, status: JobStatus, error: JobError | None = None) -> None:
-        pipe = self.redis.pipeline()
-        fields: dict[str, object] = {"status": status.value, "updated_at": time.time()}
-        if error is not None:
-            fields["error"] = error.model_dump_json()
-        pipe.hset(self.key(job_id), mapping=fields)
+    def set_status(self, job_id: str, status: JobStatus, error: JobError | None = None) -> bool:
+        """Move the job to `status` unless it is already final; True when it moved."""
         event: dict[str, object] = {"stage": None, "status": status.value,
                                     "progress": 1.0 if status.is_final else 0.0}
         if error is not None:
             event["error"] = error.model_dump(mode="json")
-        self._event(pipe, job_id, event)
-        pipe.execute()
+        owner = self.redis.hget(self.key(job_id), "owner") if status.is_final else None
+        owner_key = self.owner_active_key(owner.decode()) if owner else ""
+        moved = self._set_status_script(
+            keys=[self.key(job_id), self.events_key(job_id), ACTIVE_KEY, owner_key],
+            args=[status.value, time.time(), error.model_dump_json() if error else "",
+                  json.dumps(event), self.ttl_s, "1" if status.is_final else "0", job_id])
+        return bool(moved)
+
+    @property
+    def _set_status_script(self):
+        script = getattr(self, "_script", None)
+        if script is None:
+            script = self._script = self.redis.register_script(_SET_STATUS)
+        return script
 
     def set_stage(self, job_id: str, stage: StageName, status: StageStatus,
                   progress: float) -> None:
@@ -134,4 +190,6 @@ class JobStore:
         pipe.expire(self.events_key(job_id), self.ttl_s)
 
     def delete(self, job_id: str) -> None:
+        owner = self.redis.hget(self.key(job_id), "owner")
         self.redis.delete(self.key(job_id), self.events_key(job_id))
+        self.forget_active(job_id, owner.decode() if owner else None)
