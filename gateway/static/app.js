@@ -1,0 +1,331 @@
+// The imagewave page: submit a picture, follow the job over Server-Sent Events, show what it
+// made. Plain DOM, no framework; every text from the job is set with textContent (no HTML).
+"use strict";
+
+const STAGES = ["describe", "sfx", "roles", "timbre", "instruments", "arrangement", "render"];
+const STAGE_LABELS = {
+  describe: "Describe", sfx: "Sound effects", roles: "Roles", timbre: "Timbres",
+  instruments: "Instruments", arrangement: "Arrangement", render: "Mix",
+};
+const FINAL = new Set(["succeeded", "failed", "canceled"]);
+const $ = (id) => document.getElementById(id);
+
+let imageFile = null;
+let current = null; // {id, source: EventSource, loaded: Set, roles}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key in node) node[key] = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child != null) node.append(child);
+  }
+  return node;
+}
+
+function artifactUrl(jobId, name) {
+  return `/jobs/${encodeURIComponent(jobId)}/artifacts/${name}`;
+}
+
+async function fetchJson(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+function showError(message) {
+  const box = $("error-box");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+// -- picking a picture --------------------------------------------------------------------
+
+function choose(file) {
+  if (!file || !file.type.startsWith("image/")) {
+    showError("That is not a picture: choose a JPEG, PNG, WebP or GIF file.");
+    return;
+  }
+  showError("");
+  imageFile = file;
+  const preview = $("image-preview");
+  preview.src = URL.createObjectURL(file);
+  preview.hidden = false;
+  $("drop-hint").hidden = true;
+  $("submit-button").disabled = false;
+}
+
+function setUpForm() {
+  const zone = $("drop-zone");
+  $("image-input").addEventListener("change", (e) => choose(e.target.files[0]));
+  for (const type of ["dragenter", "dragover"]) {
+    zone.addEventListener(type, (e) => { e.preventDefault(); zone.classList.add("dragging"); });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    zone.addEventListener(type, () => zone.classList.remove("dragging"));
+  }
+  zone.addEventListener("drop", (e) => { e.preventDefault(); choose(e.dataTransfer.files[0]); });
+  zone.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("image-input").click(); }
+  });
+  const length = $("length-input");
+  length.addEventListener("input", () => { $("length-output").value = `${length.value} s`; });
+  $("submit-form").addEventListener("submit", submit);
+}
+
+async function submit(event) {
+  event.preventDefault();
+  if (!imageFile) return;
+  showError("");
+  const form = new FormData();
+  form.append("image", imageFile);
+  const midi = $("midi-input").files[0];
+  if (midi) form.append("midi", midi);
+  form.append("options", JSON.stringify({
+    audio_length_in_s: Number($("length-input").value),
+    seed: Number($("seed-input").value) || 0,
+  }));
+  $("submit-button").disabled = true;
+  try {
+    const response = await fetch("/jobs", { method: "POST", body: form });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ? body.error.message : `HTTP ${response.status}`);
+    history.replaceState(null, "", `?job=${encodeURIComponent(body.id)}`);
+    follow(body.id);
+  } catch (error) {
+    showError(`Could not submit: ${error.message}`);
+  } finally {
+    $("submit-button").disabled = false;
+  }
+}
+
+// -- following a job ----------------------------------------------------------------------
+
+function resetResults(jobId) {
+  for (const id of ["mix-section", "scene-section", "sfx-section", "instruments-section"]) {
+    $(id).hidden = true;
+  }
+  for (const id of ["mix-player", "mix-links", "source-cards", "sfx-list", "instrument-list"]) {
+    $(id).replaceChildren();
+  }
+  const list = $("stage-list");
+  list.replaceChildren(...STAGES.map((stage) => el("li",
+    { class: "stage", id: `stage-${stage}`, dataset: { status: "pending" } },
+    el("span", { class: "name", textContent: STAGE_LABELS[stage] }),
+    el("span", { class: "bar" }, el("span")),
+    el("span", { class: "status", textContent: "pending" }))));
+  $("job-label").textContent = `job ${jobId}`;
+  $("progress-section").hidden = false;
+}
+
+function follow(jobId) {
+  if (current && current.source) current.source.close();
+  resetResults(jobId);
+  current = { id: jobId, loaded: new Set(), roles: null };
+  const job = current;
+  // EventSource replays the job's events from the start and resumes after a dropped
+  // connection on its own (Last-Event-ID); each data is {stage, status, progress[, error]}.
+  const source = new EventSource(`/jobs/${encodeURIComponent(jobId)}/events`);
+  job.source = source;
+  source.onmessage = (message) => onEvent(job, JSON.parse(message.data));
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED && !job.done) {
+      showError("Lost the connection to the server; reload the page to resume this job.");
+    }
+  };
+}
+
+function onEvent(job, event) {
+  if (job !== current) return;
+  if (event.stage) {
+    const row = $(`stage-${event.stage}`);
+    if (row) {
+      row.dataset.status = event.status;
+      row.querySelector(".bar > span").style.width = `${Math.round(event.progress * 100)}%`;
+      row.querySelector(".status").textContent =
+        event.status === "running" ? `${Math.round(event.progress * 100)}%` : event.status;
+    }
+    if (event.status === "succeeded" || event.status === "skipped") {
+      loadStageResults(job, event.stage);
+    }
+    return;
+  }
+  $("job-label").textContent = `job ${job.id} · ${event.status}`;
+  if (FINAL.has(event.status)) {
+    job.done = true;
+    job.source.close();
+    if (event.status === "succeeded") {
+      for (const stage of STAGES) loadStageResults(job, stage);
+    } else if (event.status === "failed") {
+      const where = event.error && event.error.stage ? ` in stage ${event.error.stage}` : "";
+      showError(`The job failed${where}: ${event.error ? event.error.message : "unknown error"}`);
+    } else {
+      showError("The job was canceled.");
+    }
+  }
+}
+
+function loadStageResults(job, stage) {
+  const loaders = { describe: showScene, sfx: showEffects, roles: showRoles,
+                    instruments: showInstruments, render: showMix };
+  if (!loaders[stage] || job.loaded.has(stage)) return;
+  job.loaded.add(stage);
+  loaders[stage](job).catch((error) => {
+    job.loaded.delete(stage);
+    showError(`Could not show ${stage}: ${error.message}`);
+  });
+}
+
+// -- the scene as cards ---------------------------------------------------------------------
+
+async function showScene(job) {
+  const scene = await fetchJson(artifactUrl(job.id, "scene.json"));
+  $("scene-description").textContent = scene.scene_description;
+  $("scene-mood").textContent = `Mood: ${scene.mood_description}`;
+  const cards = scene.sound_sources.map((source, index) => el("article",
+    { class: "card source-card", id: `source-${index}` },
+    source.confidence != null
+      ? el("span", { class: "confidence", textContent: `${Math.round(source.confidence * 100)}%` })
+      : null,
+    el("h3", { textContent: source.name }),
+    el("p", { class: "material", textContent: source.material || "" }),
+    el("div", { class: "roles" }),
+    el("ul", {}, ...source.variants.map((variant) => el("li", {},
+      variant.play_method, " ",
+      ...(variant.timbre || []).map((word) => el("span", { class: "tag", textContent: word })))))));
+  $("source-cards").replaceChildren(...cards);
+  $("scene-section").hidden = false;
+  if (job.roles) paintRoles(job);
+}
+
+async function showRoles(job) {
+  job.roles = await fetchJson(artifactUrl(job.id, "roles.json"));
+  paintRoles(job);
+}
+
+function paintRoles(job) {
+  for (const choice of job.roles.choices) {
+    const card = $(`source-${choice.source_index}`);
+    if (!card) continue;
+    const box = card.querySelector(".roles");
+    if (box.querySelector(`[data-role="${choice.role}"]`)) continue;
+    box.append(el("span", { class: "role", textContent: choice.role,
+                            title: (choice.reasons || []).join("; "),
+                            dataset: { role: choice.role } }));
+  }
+}
+
+// -- players with waveforms -------------------------------------------------------------------
+
+function player(url, { big = false, label = "" } = {}) {
+  const canvas = el("canvas", { width: big ? 1000 : 460, height: big ? 120 : 56 });
+  const audio = el("audio", { controls: true, preload: "metadata", src: url });
+  audio.setAttribute("aria-label", label);
+  const box = el("div", { class: big ? "player big" : "player" }, canvas, audio);
+  drawWaveform(url, canvas, audio);
+  canvas.addEventListener("click", (e) => {
+    if (!audio.duration) return;
+    const rect = canvas.getBoundingClientRect();
+    audio.currentTime = ((e.clientX - rect.left) / rect.width) * audio.duration;
+    audio.play();
+  });
+  return box;
+}
+
+async function drawWaveform(url, canvas, audio) {
+  const response = await fetch(url);
+  const bytes = await response.arrayBuffer();
+  // An OfflineAudioContext decodes without needing a sound card (also headless).
+  const decoder = new OfflineAudioContext(1, 1, 44100);
+  const buffer = await decoder.decodeAudioData(bytes);
+  const channels = [...Array(buffer.numberOfChannels).keys()].map((c) => buffer.getChannelData(c));
+  const columns = canvas.width;
+  const perColumn = Math.max(1, Math.floor(buffer.length / columns));
+  const peaks = new Float32Array(columns * 2);
+  for (let x = 0; x < columns; x++) {
+    let low = 0, high = 0;
+    const start = x * perColumn;
+    for (let i = start; i < Math.min(start + perColumn, buffer.length); i++) {
+      for (const data of channels) {
+        if (data[i] < low) low = data[i];
+        if (data[i] > high) high = data[i];
+      }
+    }
+    peaks[2 * x] = low;
+    peaks[2 * x + 1] = high;
+  }
+  const paint = () => {
+    const ctx = canvas.getContext("2d");
+    const mid = canvas.height / 2;
+    const style = getComputedStyle(document.documentElement);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    const played = audio.duration ? (audio.currentTime / audio.duration) * columns : 0;
+    for (let x = 0; x < columns; x++) {
+      ctx.fillStyle = x < played ? style.getPropertyValue("--ok") : style.getPropertyValue("--wave");
+      const top = mid - peaks[2 * x + 1] * mid;
+      const height = Math.max(1, (peaks[2 * x + 1] - peaks[2 * x]) * mid);
+      ctx.fillRect(x, top, 1, height);
+    }
+  };
+  paint();
+  canvas.dataset.drawn = "true";
+  canvas.dataset.seconds = buffer.duration.toFixed(2);
+  audio.addEventListener("timeupdate", paint);
+}
+
+// -- sound effects, instruments, the mix ------------------------------------------------------
+
+async function showEffects(job) {
+  const index = await fetchJson(artifactUrl(job.id, "sfx/index.json"));
+  $("sfx-list").replaceChildren(...index.effects.map((effect) => el("article",
+    { class: "card sfx-card" },
+    el("h3", { textContent: effect.name }),
+    el("p", { class: "prompt", textContent: effect.prompt }),
+    player(artifactUrl(job.id, effect.file), { label: effect.name }))));
+  $("sfx-section").hidden = false;
+}
+
+async function showInstruments(job) {
+  const [index, view] = await Promise.all([
+    fetchJson(artifactUrl(job.id, "instruments/index.json")),
+    fetchJson(`/jobs/${encodeURIComponent(job.id)}`),
+  ]);
+  const names = new Set(view.artifacts.map((a) => a.name));
+  const cards = Object.entries(index).map(([role, files]) => {
+    const preview = `instruments/${role}/preview.wav`;
+    const links = files.filter((f) => /\.(sfz|sf2)$/.test(f)).map((f) => el("a",
+      { href: artifactUrl(job.id, `instruments/${role}/${f}`), download: "", textContent: f }));
+    const choice = job.roles && job.roles.choices.find((c) => c.role === role);
+    return el("article", { class: "card instrument-card", dataset: { role } },
+      el("h3", { textContent: role }),
+      el("p", { class: "material",
+                textContent: choice ? `played by: ${choice.source_name}` : "" }),
+      names.has(preview)
+        ? player(artifactUrl(job.id, preview), { label: `${role} preview` })
+        : el("p", { class: "prompt", textContent: "no preview" }),
+      el("div", { class: "file-links" }, ...links));
+  });
+  $("instrument-list").replaceChildren(...cards);
+  $("instruments-section").hidden = false;
+}
+
+async function showMix(job) {
+  const view = await fetchJson(`/jobs/${encodeURIComponent(job.id)}`);
+  const names = new Set(view.artifacts.map((a) => a.name));
+  if (!names.has("mix.wav")) throw new Error("mix.wav is missing");
+  $("mix-player").replaceChildren(player(artifactUrl(job.id, "mix.wav"),
+                                         { big: true, label: "the song" }));
+  $("bundle-link").href = `/jobs/${encodeURIComponent(job.id)}/bundle.zip`;
+  const links = ["mix.flac", "arrangement.mid", "scene.json"].filter((n) => names.has(n))
+    .map((n) => el("a", { href: artifactUrl(job.id, n), download: "", textContent: n }));
+  $("mix-links").replaceChildren(...links);
+  $("mix-section").hidden = false;
+}
+
+setUpForm();
+const resumeId = new URLSearchParams(location.search).get("job");
+if (resumeId) follow(resumeId);
