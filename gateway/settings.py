@@ -36,7 +36,8 @@ class GatewaySettings(BaseServiceSettings):
     service_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay, doubles")
     # Jobs
     job_timeout_s: int = Field(default=1800, ge=10, description="RQ limit for a whole job")
-    job_retries: int = Field(default=2, ge=0, le=10, description="RQ retries of a failed job")
+    job_retries: int = Field(default=3, ge=0, le=10,
+                             description="RQ retries of a failed or abandoned job")
     job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long jobs are kept")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_midi_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

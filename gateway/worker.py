@@ -7,16 +7,20 @@ first use (after RQ's fork), never at import.
 from __future__ import annotations
 
 import logging
+import time
 from functools import cache
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Worker, get_current_job
 from rq.serializers import JSONSerializer
 
 from gateway.clients import HttpStageClients
+from gateway.connection import connect_redis
 from gateway.jobs import JobStore
 from gateway.pipeline import JobCanceled, JobInput, Pipeline, StageError
 from gateway.queue import job_queue
+from gateway.recovery import ReaperThread, die_with_parent
 from gateway.settings import GatewaySettings
 from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import LocalArtifactStore
@@ -53,16 +57,18 @@ def _settings() -> GatewaySettings:
 def _redis(settings: GatewaySettings) -> Redis:
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: a worker needs the Redis of its gateway")
-    return Redis.from_url(settings.redis_url)
+    return connect_redis(settings.redis_url)
 
 
 def run_job(job_id: str) -> str:
+    die_with_parent()  # a SIGKILLed worker takes its horse along: the reaper retries the job
     settings = _settings()
     jobs = JobStore(_redis(settings), ttl_s=settings.job_ttl_s)
     record = jobs.get(job_id)
     if record is None or record.status.is_final:
         return "skipped"  # expired, canceled before it started, or already finished
-    jobs.set_status(job_id, JobStatus.running)
+    if not jobs.set_status(job_id, JobStatus.running):
+        return "skipped"  # canceled just now
     clients = HttpStageClients.from_settings(settings)
     pipeline = Pipeline(LocalArtifactStore(settings.artifact_root), clients,
                         JobStoreReporter(jobs, job_id))
@@ -89,7 +95,22 @@ def run_job(job_id: str) -> str:
 
 
 def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | None = None) -> None:
-    redis = _redis(settings)
-    worker = Worker([job_queue(redis, settings)], connection=redis, serializer=JSONSerializer,
-                    name=name)
-    worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    """An RQ worker with fast heartbeats and a reaper thread (gateway/recovery.py); its Redis
+    client waits out a Redis restart, and the worker starts over if Redis stays away longer."""
+    reaper = ReaperThread(settings)
+    reaper.start()
+    try:
+        while True:
+            redis = _redis(settings)
+            worker = Worker([job_queue(redis, settings)], connection=redis,
+                            serializer=JSONSerializer, name=name,
+                            job_monitoring_interval=settings.job_monitoring_interval_s,
+                            maintenance_interval=settings.maintenance_interval_s)
+            try:
+                worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+                return
+            except RedisConnectionError as exc:
+                log.warning("worker lost Redis (%s); starting over in 2 s", exc)
+                time.sleep(2)
+    finally:
+        reaper.stop()
