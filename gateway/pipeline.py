@@ -18,9 +18,9 @@ from typing import Protocol
 
 import numpy as np
 import soundfile as sf
-from imagewave.roles import assign_roles
 
 from gateway.clients import StageClients
+from gateway.previews import preview_midi
 from imagewave.artifacts import ArtifactStore
 from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.jobs import JobOptions, StageName, StageStatus
@@ -34,6 +34,7 @@ from imagewave.contracts.stages import (
     TimbreRequest,
 )
 from imagewave.errors import ImagewaveError
+from imagewave.roles import assign_roles
 
 SAMPLE_RATE = 48_000
 
@@ -104,7 +105,8 @@ class Pipeline:
         self._run_stage(job, StageName.roles, self._roles)
         # 4. Turn the melodic roles' effects into instrument voices.
         self._run_stage(job, StageName.timbre, self._timbre)
-        # 5. Build playable SFZ/SF2 instruments (drums: a kit sliced from the effect).
+        # 5. Build playable SFZ/SF2 instruments (drums: a kit sliced from the effect), each
+        #    with a short preview phrase played on it alone.
         self._run_stage(job, StageName.instruments, self._instruments)
         # 6. The uploaded MIDI, or an arrangement generated from the scene's mood.
         self._run_stage(job, StageName.arrangement, self._arrangement)
@@ -223,8 +225,17 @@ class Pipeline:
                 name = f"instruments/{role.value}/{payload.name}"
                 self.store.put_bytes(job.job_id, name, payload.data())
             index[role.value] = [p.name for p in response.files]
+            # A few seconds of this instrument alone, for people to audition it.
+            self._preview(job, role, response.files)
             progress((done + 1) / len(Role))
         self._put_json(job, "instruments/index.json", index)
+
+    def _preview(self, job: JobInput, role: Role, files: list[FilePayload]) -> None:
+        midi = FilePayload.from_bytes("preview.mid", preview_midi(role))
+        response = self.clients.render(RenderRequest(midi=midi, instruments={role: files},
+                                                     role_overrides={0: role}))
+        self.store.put_bytes(job.job_id, f"instruments/{role.value}/preview.wav",
+                             response.mix.wav_bytes())
 
     def _arrangement(self, job: JobInput, progress: Callable[[float], None]) -> None:
         if job.midi_name:
