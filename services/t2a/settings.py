@@ -22,3 +22,6 @@ class T2aSettings(BaseServiceSettings):
     num_waveforms_per_prompt: int = Field(default=2, ge=1, le=8)
     scheduler: str = Field(default="DDIMScheduler")
     cpu_offload: bool = Field(default=False, description="Model CPU offload for small GPUs")
+    max_batch_prompts: int = Field(default=16, ge=1, le=128,
+                                   description="Prompts x waveforms per diffusion batch")
+    warm_up: bool = Field(default=True, description="One short generation right after loading")

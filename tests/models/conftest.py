@@ -32,3 +32,10 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture(scope="session")
+def tiny_audioldm2_dir(tmp_path_factory: pytest.TempPathFactory):
+    from tests.models.tiny_audioldm2 import build_tiny_audioldm2
+
+    return build_tiny_audioldm2(tmp_path_factory.mktemp("audioldm2"))
