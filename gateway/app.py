@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from redis import Redis
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
+from gateway.auth import AccessControl
+from gateway.connection import connect_redis
 from gateway.dependencies import GatewayState, StateDep
 from gateway.jobs import JobStore
 from gateway.queue import job_queue
+from gateway.recovery import ReaperThread
 from gateway.routes import bundle, events, jobs, web
 from gateway.settings import GatewaySettings
 from imagewave.artifacts import LocalArtifactStore
@@ -27,12 +29,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL is not set (imagewave serve starts an embedded Redis)")
-        redis = Redis.from_url(settings.redis_url, health_check_interval=10,
-                               socket_connect_timeout=5, retry_on_timeout=True)
+        redis = connect_redis(settings.redis_url)  # waits out a Redis restart
         app.state.gateway = GatewayState(
             settings=settings, redis=redis, jobs=JobStore(redis, ttl_s=settings.job_ttl_s),
             queue=job_queue(redis, settings), store=LocalArtifactStore(settings.artifact_root))
+        reaper = ReaperThread(settings)  # dead workers' jobs, stuck records, retention
+        reaper.start()
         yield
+        reaper.stop()
         redis.close()
 
     app = FastAPI(
@@ -43,6 +47,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(AccessControl, state_of=lambda: app.state.gateway)
     app.include_router(jobs.router)
     app.include_router(events.router)
     app.include_router(bundle.router)

@@ -34,12 +34,15 @@ from rq.registry import StartedJobRegistry
 
 from gateway.jobs import JobStore
 from gateway.queue import enqueue_job, job_queue
+from gateway.retention import sweep_expired
 from gateway.settings import GatewaySettings
+from imagewave.artifacts import LocalArtifactStore
 from imagewave.contracts.jobs import JobError, JobStatus, StageStatus
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = "imagewave:reaper:lock"
+RETENTION_LOCK_KEY = "imagewave:retention:lock"
 # RQ keeps an execution alive for job_monitoring_interval + this many seconds per heartbeat.
 RQ_HEARTBEAT_GRACE_S = 60
 # A record this young may still be between JobStore.create and enqueue in POST /jobs.
@@ -142,10 +145,14 @@ class ReaperThread(threading.Thread):
         from gateway.connection import connect_redis
 
         assert self.settings.redis_url
-        reaper = Reaper(connect_redis(self.settings.redis_url, outage_s=5), self.settings)
+        redis = connect_redis(self.settings.redis_url, outage_s=5)
+        reaper = Reaper(redis, self.settings)
         while not self.stopped.wait(self.settings.reaper_interval_s):
             try:
                 reaper.run_once()
+                if redis.set(RETENTION_LOCK_KEY, os.getpid(), nx=True,
+                             ex=max(1, int(self.settings.retention_interval_s))):
+                    sweep_expired(reaper.jobs, LocalArtifactStore(self.settings.artifact_root))
             except RedisError as exc:
                 log.warning("reaper: Redis unavailable (%s); trying again", exc)
             except Exception:

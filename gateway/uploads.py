@@ -43,12 +43,25 @@ def check_image(data: bytes, max_pixels: int) -> str:
     return IMAGE_SUFFIX[image_format]
 
 
-def check_midi(data: bytes) -> None:
+def check_midi(data: bytes, *, max_notes: int = 50_000, max_seconds: float = 900.0) -> None:
+    """The MIDI parses and stays within the render service's caps (checked again there)."""
     import mido
 
     if not data.startswith(b"MThd"):
         raise InvalidMidi("midi is not a Standard MIDI File (no MThd header)", field="midi")
     try:
-        mido.MidiFile(file=io.BytesIO(data))
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise InvalidMidi(f"midi could not be parsed: {exc}", field="midi") from exc
+        midi = mido.MidiFile(file=io.BytesIO(data))
+        notes = sum(1 for track in midi.tracks for message in track
+                    if message.type == "note_on" and message.velocity > 0)
+        length_s = midi.length
+    except Exception as exc:  # mido raises many types (OSError, ValueError, KeyError, ...)
+        raise InvalidMidi(f"midi could not be parsed: {type(exc).__name__}: {exc}",
+                          field="midi") from exc
+    if notes == 0:
+        raise InvalidMidi("midi has no notes", field="midi")
+    if notes > max_notes:
+        raise InvalidMidi(f"midi has {notes} notes, more than the limit of {max_notes}",
+                          field="midi")
+    if length_s > max_seconds:
+        raise InvalidMidi(f"midi lasts {length_s:.1f} s, longer than the limit of "
+                          f"{max_seconds:g} s", field="midi")

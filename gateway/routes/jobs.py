@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Response, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway import idempotency
+from gateway.auth import OwnerDep
 from gateway.dependencies import GatewayState, StateDep
 from gateway.jobs import JobRecord, new_job_id
+from gateway.limits import check_admission
 from gateway.queue import enqueue_job
 from gateway.uploads import check_image, check_midi, parse_options, read_limited
 from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import InvalidArtifactName, check_job_id
-from imagewave.contracts.jobs import ArtifactView, ErrorResponse, JobStatus, JobView
+from imagewave.contracts.jobs import ArtifactView, ErrorResponse, JobOptions, JobStatus, JobView
 from imagewave.errors import NotFound
 
 router = APIRouter(tags=["jobs"])
 
 error_responses: dict[int | str, dict] = {
+    401: {"model": ErrorResponse, "description": "Missing or wrong API key"},
     404: {"model": ErrorResponse, "description": "No such job or artifact"},
     413: {"model": ErrorResponse, "description": "Upload larger than the limit"},
     422: {"model": ErrorResponse, "description": "Invalid image, MIDI or options"},
+}
+submit_responses: dict[int | str, dict] = error_responses | {
+    409: {"model": ErrorResponse, "description": "Same Idempotency-Key still being submitted"},
+    429: {"model": ErrorResponse, "description": "Queue full or key over its limits; see "
+                                                 "Retry-After"},
 }
 
 
@@ -48,37 +58,83 @@ def get_record(state: GatewayState, job_id: str) -> JobRecord:
     return record
 
 
-@router.post("/jobs", status_code=202, response_model=JobView, responses=error_responses,
+@router.post("/jobs", status_code=202, response_model=JobView, responses=submit_responses,
              summary="Submit a picture; get a job that makes its song")
 async def create_job(
     state: StateDep,
+    owner: OwnerDep,
     response: Response,
     image: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF, up to 20 MB")],
     midi: Annotated[UploadFile | None, File(description="Optional arrangement (.mid)")] = None,
     options: Annotated[str | None, Form(description="JobOptions as JSON",
                                         examples=['{"audio_length_in_s": 20, "seed": 7}'])] = None,
+    idempotency_key: Annotated[str | None, Header(
+        alias=idempotency.HEADER, description="Retrying with the same key and body returns the "
+                                              "same job instead of making another")] = None,
 ) -> JobView:
     settings = state.settings
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
     job_options = parse_options(options)
     image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
     suffix = check_image(image_bytes, settings.max_image_pixels)
     midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
     if midi_bytes is not None:
-        check_midi(midi_bytes)
+        check_midi(midi_bytes, max_notes=settings.max_midi_notes,
+                   max_seconds=settings.max_midi_seconds)
 
-    job_id = new_job_id()
-    image_name = f"input/image.{suffix}"
-    midi_name = "input/arrangement.mid" if midi_bytes is not None else None
-    await run_in_threadpool(state.store.put_bytes, job_id, image_name, image_bytes)
-    if midi_bytes is not None:
-        await run_in_threadpool(state.store.put_bytes, job_id, midi_name, midi_bytes)
-    state.jobs.create(job_id, job_options, input_image=image_name, input_midi=midi_name)
-    enqueue_job(state.queue, job_id, settings)
+    submission = Submission(job_options, image_bytes, f"input/image.{suffix}", midi_bytes,
+                            owner, idempotency_key,
+                            idempotency.fingerprint(options, image_bytes, midi_bytes))
+    record, replayed = await run_in_threadpool(_admit, state, submission)
+    response.headers["Location"] = f"/jobs/{record.id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return job_view(state, record)
 
-    response.headers["Location"] = f"/jobs/{job_id}"
+
+@dataclass(frozen=True)
+class Submission:
+    options: JobOptions
+    image: bytes
+    image_name: str
+    midi: bytes | None
+    owner: str | None
+    idempotency_key: str | None
+    fingerprint: str
+
+
+def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool]:
+    """Limits, idempotency, then files, record and queue entry; (record, replayed)."""
+    job_id, key, owner = new_job_id(), submission.idempotency_key, submission.owner
+    if key is not None:
+        earlier = idempotency.claim(state.redis, owner, key, submission.fingerprint, job_id,
+                                    state.settings.idempotency_ttl_s)
+        if earlier is not None:
+            record = state.jobs.get(earlier)
+            if record is None:
+                raise idempotency.RequestInProgress(
+                    f"a request with {idempotency.HEADER} {key!r} is still being handled",
+                    field=idempotency.HEADER)
+            return record, True
+    created = False
+    try:
+        check_admission(state.redis, state.jobs, state.settings, owner)
+        midi_name = "input/arrangement.mid" if submission.midi is not None else None
+        state.store.put_bytes(job_id, submission.image_name, submission.image)
+        if submission.midi is not None:
+            state.store.put_bytes(job_id, "input/arrangement.mid", submission.midi)
+        state.jobs.create(job_id, submission.options, input_image=submission.image_name,
+                          input_midi=midi_name, owner=owner)
+        created = True  # from here on the reaper enqueues it if we cannot
+        enqueue_job(state.queue, job_id, state.settings)
+    except BaseException:
+        if key is not None and not created:
+            idempotency.release(state.redis, owner, key)
+        raise
     record = state.jobs.get(job_id)
     assert record is not None
-    return job_view(state, record)
+    return record, False
 
 
 @router.get("/jobs/{job_id}", response_model=JobView, responses=error_responses,
@@ -106,8 +162,10 @@ async def get_artifact(state: StateDep, job_id: str, name: str) -> FileResponse:
                summary="Cancel a queued or running job")
 async def cancel_job(state: StateDep, job_id: str) -> JobView:
     record = get_record(state, job_id)
-    if not record.status.is_final:
-        state.jobs.set_status(job_id, JobStatus.canceled)
+    # Compare-and-set: a job that finished meanwhile keeps its result, and only a job this
+    # request canceled is stopped (RQ's stop command checks the worker still runs this job).
+    if not record.status.is_final and await run_in_threadpool(
+            state.jobs.set_status, job_id, JobStatus.canceled):
         await run_in_threadpool(_stop_rq_job, state, job_id)
         # Only enqueued here: a worker sends it (gateway/webhooks.py).
         await run_in_threadpool(schedule_webhook, state.redis, state.queue, state.settings,
