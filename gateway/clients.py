@@ -93,10 +93,11 @@ class ServiceClient:
                 delay *= 2
         raise ServiceUnavailable(problem)
 
-    def post_model(self, path: str, request: BaseModel,
-                   response_model: type[ResponseT]) -> ResponseT:
+    def post_model(self, path: str, request: BaseModel, response_model: type[ResponseT],
+                   timeout_s: float | None = None) -> ResponseT:
+        extra = {"timeout": timeout_s} if timeout_s else {}
         return self.post(path, response_model, content=request.model_dump_json(),
-                         headers={"content-type": "application/json"})
+                         headers={"content-type": "application/json"}, **extra)
 
     def close(self) -> None:
         if self._client is not None:
@@ -112,8 +113,10 @@ def _error_message(response: httpx.Response) -> str:
 
 class HttpStageClients:
     def __init__(self, *, vlm: ServiceClient, t2a: ServiceClient, timbre: ServiceClient,
-                 render: ServiceClient) -> None:
+                 render: ServiceClient, stage_timeout_s: dict[str, float] | None = None) -> None:
         self.vlm, self.t2a, self.timbre_service, self.render_service = vlm, t2a, timbre, render
+        # Per-stage limits (seconds) for one call, by stage name; others use the client's own.
+        self.stage_timeout_s = stage_timeout_s or {}
 
     @classmethod
     def from_settings(cls, settings) -> HttpStageClients:
@@ -124,28 +127,35 @@ class HttpStageClients:
 
         return cls(vlm=client("vlm", settings.vlm_url), t2a=client("t2a", settings.t2a_url),
                    timbre=client("timbre", settings.timbre_url),
-                   render=client("render", settings.render_url))
+                   render=client("render", settings.render_url),
+                   stage_timeout_s=settings.stage_timeout_s)
 
     def describe(self, image: bytes, engine: DescribeEngineName | None) -> DescribeResponse:
         data = {"engine": engine.value} if engine else {}
+        timeout = self.stage_timeout_s.get("describe")
         return self.vlm.post("/v1/describe", DescribeResponse,
                              files={"image": ("image", image, "application/octet-stream")},
-                             data=data)
+                             data=data, **({"timeout": timeout} if timeout else {}))
 
     def sfx(self, request: SfxRequest) -> SfxResponse:
-        return self.t2a.post_model("/v1/sfx", request, SfxResponse)
+        return self.t2a.post_model("/v1/sfx", request, SfxResponse,
+                                   self.stage_timeout_s.get("sfx"))
 
     def timbre(self, request: TimbreRequest) -> TimbreResponse:
-        return self.timbre_service.post_model("/v1/timbre", request, TimbreResponse)
+        return self.timbre_service.post_model("/v1/timbre", request, TimbreResponse,
+                                              self.stage_timeout_s.get("timbre"))
 
     def instrument(self, request: InstrumentRequest) -> InstrumentResponse:
-        return self.render_service.post_model("/v1/instruments", request, InstrumentResponse)
+        return self.render_service.post_model("/v1/instruments", request, InstrumentResponse,
+                                              self.stage_timeout_s.get("instruments"))
 
     def arrange(self, request: ArrangementRequest) -> ArrangementResponse:
-        return self.render_service.post_model("/v1/arrangement", request, ArrangementResponse)
+        return self.render_service.post_model("/v1/arrangement", request, ArrangementResponse,
+                                              self.stage_timeout_s.get("arrangement"))
 
     def render(self, request: RenderRequest) -> RenderResponse:
-        return self.render_service.post_model("/v1/render", request, RenderResponse)
+        return self.render_service.post_model("/v1/render", request, RenderResponse,
+                                              self.stage_timeout_s.get("render"))
 
     def close(self) -> None:
         for service in (self.vlm, self.t2a, self.timbre_service, self.render_service):
