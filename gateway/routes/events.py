@@ -74,7 +74,8 @@ async def _follow(state: GatewayState, request: Request, job_id: str,
                   last_id: str) -> AsyncIterator[bytes]:
     yield f"retry: {RECONNECT_MS}\n\n".encode()
     key = JobStore.events_key(job_id)
-    client = aioredis.Redis.from_url(state.settings.redis_url)
+    # Longer than the blocking read, which would otherwise count as a dead connection.
+    client = aioredis.Redis.from_url(state.settings.redis_url, socket_timeout=KEEPALIVE_S + 10)
     block_ms = None  # catch up without waiting first, then wait for new entries
     try:
         while not await request.is_disconnected():

@@ -87,6 +87,7 @@ async function submit(event) {
   if (midi) form.append("midi", midi);
   form.append("options", JSON.stringify({
     audio_length_in_s: Number($("length-input").value),
+    sfx_length_in_s: Number($("sfx-length-input").value) || 4,
     seed: Number($("seed-input").value) || 0,
   }));
   $("submit-button").disabled = true;
