@@ -20,6 +20,7 @@ the measurements behind it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -79,6 +80,16 @@ def _loud_frames(power_per_frame: np.ndarray) -> np.ndarray:
     return power_per_frame >= peak * 10 ** (-_SILENCE_BELOW_PEAK_DB / 10)
 
 
+def _without_subsonic(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """High-pass at 30 Hz: drift below hearing is slow, hence "predictable", but not a tone."""
+    from scipy import signal
+
+    if len(samples) < 16:
+        return samples
+    return signal.sosfilt(signal.butter(2, 30.0, "highpass", fs=sample_rate, output="sos"),
+                          samples)
+
+
 def tonality(samples: np.ndarray, sample_rate: int) -> float:
     """0 for noise .. 1 for a steady pure tone: energy-weighted spectral predictability.
 
@@ -88,7 +99,7 @@ def tonality(samples: np.ndarray, sample_rate: int) -> float:
     clip's score is the energy-weighted mean over the loud frames, rescaled so that white noise
     maps to about 0.
     """
-    samples = _as_mono(samples)
+    samples = _without_subsonic(_as_mono(samples), sample_rate)
     if not np.any(samples):
         return 0.0
     spectrum, _ = _stft(samples, sample_rate, hop_fraction=0.5)
@@ -151,7 +162,10 @@ def amplitude_envelope(samples: np.ndarray, sample_rate: int, *,
     hop = max(1, int(round(_ENVELOPE_HOP_S * sample_rate)))
     count = max(1, int(np.ceil(len(samples) / hop)))
     padded = np.pad(samples, (0, count * hop - len(samples)))
-    rms = np.sqrt((padded.reshape(count, hop) ** 2).mean(axis=1))
+    # The last block may be partial: average over the samples it really has.
+    counts = np.full(count, hop)
+    counts[-1] = len(samples) - (count - 1) * hop if len(samples) else hop
+    rms = np.sqrt((padded.reshape(count, hop) ** 2).sum(axis=1) / counts)
     width = max(1, int(round(smoothing_s / _ENVELOPE_HOP_S)))
     if width > 1:
         kernel = np.ones(width) / width
@@ -169,12 +183,16 @@ def envelope_correlation(a: np.ndarray, b: np.ndarray, sample_rate: int, *,
     env_a = amplitude_envelope(a, sample_rate, smoothing_s=smoothing_s)
     env_b = amplitude_envelope(b, sample_rate, smoothing_s=smoothing_s)
     length = min(len(env_a), len(env_b))
-    env_a, env_b = env_a[:length] - env_a[:length].mean(), env_b[:length] - env_b[:length].mean()
-    norm_a, norm_b = np.sqrt((env_a**2).sum()), np.sqrt((env_b**2).sum())
-    flat_a, flat_b = norm_a < 1e-9, norm_b < 1e-9
+    return _pearson(env_a[:length], env_b[:length])
+
+
+def _pearson(env_a: np.ndarray, env_b: np.ndarray) -> float:
+    # "Flat" is relative to the envelope's level (rounding in the smoothing leaves ~1e-16).
+    flat_a = np.std(env_a) <= 1e-6 * (np.abs(env_a).mean() + 1e-12)
+    flat_b = np.std(env_b) <= 1e-6 * (np.abs(env_b).mean() + 1e-12)
     if flat_a or flat_b:
         return 1.0 if flat_a and flat_b else 0.0
-    return float((env_a * env_b).sum() / (norm_a * norm_b))
+    return float(np.clip(np.corrcoef(env_a, env_b)[0, 1], -1.0, 1.0))
 
 
 def _long_term_power(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,20 +216,20 @@ def low_frequency_ratio(samples: np.ndarray, sample_rate: int, *,
 
 
 def onset_strength(samples: np.ndarray, sample_rate: int) -> float:
-    """0 smooth .. 1 sharply percussive: how fast the loudest attacks rise.
+    """0 smooth .. 1 sharply percussive: how fast the strongest attacks rise.
 
-    The 98th percentile of the rise in level (dB) from one 10 ms block to the next, over blocks
-    within 45 dB of the peak, divided by 30 dB and clipped: a hit that jumps 30 dB in 10 ms is 1.
+    The level (dB, 10 ms blocks, floored 45 dB under the peak) is differenced over 20 ms; the
+    mean of the three largest rises, divided by 30 dB and clipped, is the score: a clip with a
+    few hits that jump 30 dB scores 1, however sparse the hits are.
     """
     envelope = amplitude_envelope(samples, sample_rate, smoothing_s=_ENVELOPE_HOP_S)
     peak = envelope.max(initial=0.0)
-    if peak <= 0:
+    if peak <= 0 or len(envelope) < 3:
         return 0.0
     level_db = 20 * np.log10(np.maximum(envelope, peak * 10 ** (-_SILENCE_BELOW_PEAK_DB / 20)))
-    rise = np.diff(level_db)
-    if len(rise) == 0:
-        return 0.0
-    return float(np.clip(np.percentile(rise, 98) / 30.0, 0.0, 1.0))
+    rise = level_db[2:] - level_db[:-2]
+    strongest = np.sort(rise)[-3:]
+    return float(np.clip(strongest.mean() / 30.0, 0.0, 1.0))
 
 
 def sustain(samples: np.ndarray, sample_rate: int) -> float:
@@ -253,3 +271,90 @@ def audio_features(samples: np.ndarray, sample_rate: int) -> AudioFeatures:
         onset_strength=onset_strength(samples, sample_rate),
         sustain=sustain(samples, sample_rate),
     )
+
+
+def sfx_tonality_by_source(effects: Sequence[tuple[int, np.ndarray, int]]) -> dict[int, float]:
+    """Evaluation: tonality of each effect, keyed by source index (`is_non_musical` per entry is
+    `value < NON_MUSICAL_TONALITY_MAX`)."""
+    return {index: tonality(samples, sample_rate) for index, samples, sample_rate in effects}
+
+
+def timbre_envelope_correlation(effect: np.ndarray, effect_rate: int, voice: np.ndarray,
+                                voice_rate: int) -> float:
+    """Evaluation: how well a timbre voice keeps its effect's amplitude envelope (≥ 0.8 is the
+    acceptance bar). Envelopes are taken every 10 ms at each clip's own rate, so the two clips
+    may differ in sample rate."""
+    env_effect = amplitude_envelope(effect, effect_rate)
+    env_voice = amplitude_envelope(voice, voice_rate)
+    length = min(len(env_effect), len(env_voice))
+    return _pearson(env_effect[:length], env_voice[:length])
+
+
+def calibration_signals(sample_rate: int = 48_000, seconds: float = 4.0,
+                        seed: int = 0) -> dict[str, tuple[str, np.ndarray]]:
+    """The reference clips `NON_MUSICAL_TONALITY_MAX` was chosen from: name → (kind, samples),
+    kind "musical" or "noise". Tests and `bench/engines.py --calibrate` measure the same set."""
+    from scipy import signal
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sample_rate)
+    t = np.arange(n) / sample_rate
+
+    def harmonic(f0: float, partials: int = 10, vibrato_cents: float = 0.0) -> np.ndarray:
+        wobble = 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * 5.5 * t)) - 1
+        phase = 2 * np.pi * f0 * (t + np.cumsum(wobble) / sample_rate)
+        return sum(np.sin(k * phase) / k for k in range(1, partials + 1)
+                   if f0 * k < sample_rate / 2.2)
+
+    def notes(pitches_hz: list[float], note_s: float, decay_s: float) -> np.ndarray:
+        out = np.zeros(n)
+        length = int(note_s * sample_rate)
+        local_t = np.arange(length) / sample_rate
+        for i, f0 in enumerate(pitches_hz):
+            start = i * length
+            if start >= n:
+                break
+            note = sum(np.sin(2 * np.pi * f0 * k * local_t) / k ** 1.5 for k in range(1, 9)
+                       if f0 * k < sample_rate / 2.2) * np.exp(-local_t / decay_s)
+            out[start:start + length] += note[: n - start]
+        return out
+
+    def plucked(pitches_hz: list[float], note_s: float) -> np.ndarray:
+        out = np.zeros(n)
+        length = int(note_s * sample_rate)
+        for i, f0 in enumerate(pitches_hz):
+            start = i * length
+            if start >= n:
+                break
+            delay = int(sample_rate / f0)
+            excitation = np.zeros(length)
+            excitation[:delay] = rng.uniform(-1, 1, delay)
+            string = signal.lfilter([1.0], np.r_[1.0, np.zeros(delay - 1), -0.498, -0.498],
+                                    excitation)
+            out[start:start + length] += string[: n - start]
+        return out
+
+    scale = [261.6 * 2 ** (s / 12) for s in (0, 2, 4, 5, 7, 9, 11, 12)]
+    white = rng.standard_normal(n)
+    pink = signal.lfilter([0.049922035, -0.095993537, 0.050612699, -0.004408786],
+                          [1.0, -2.494956002, 2.017265875, -0.522189400], white)
+    tone = harmonic(220.0)
+    signals = {
+        "sine 440 Hz": ("musical", np.sin(2 * np.pi * 440 * t)),
+        "harmonic tone 55 Hz": ("musical", harmonic(55.0)),
+        "harmonic tone 220 Hz": ("musical", tone),
+        "harmonic tone 880 Hz": ("musical", harmonic(880.0, 5)),
+        "tone with vibrato": ("musical", harmonic(330.0, 8, vibrato_cents=30.0)),
+        "piano-like scale": ("musical", notes(scale, seconds / len(scale), 0.6)),
+        "plucked-string scale": ("musical", plucked(scale, seconds / len(scale))),
+        "major chord": ("musical", harmonic(261.6) + harmonic(329.6) + harmonic(392.0)),
+        "tone, noise 10 dB under": ("musical", tone + np.std(tone) * 10 ** (-10 / 20) * white),
+        "white noise": ("noise", white),
+        "pink noise": ("noise", pink),
+        "brown noise": ("noise", signal.lfilter([1.0], [1.0, -0.995], white)),
+        "band noise 0.8-1.2 kHz": ("noise", signal.sosfilt(
+            signal.butter(4, [800, 1200], "bandpass", fs=sample_rate, output="sos"), white)),
+        "noise bursts": ("noise", white * (np.sin(2 * np.pi * 2 * t) > 0.5)),
+        "crackle": ("noise", (rng.random(n) < 0.002) * rng.standard_normal(n)),
+    }
+    return {name: (kind, x / np.max(np.abs(x)) * 0.8) for name, (kind, x) in signals.items()}

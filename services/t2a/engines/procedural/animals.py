@@ -99,7 +99,7 @@ def _voiced_call(ctx: SynthContext, length_s: float, f0_start_hz: float, f0_end_
     while t_s < length_s:
         x = t_s / length_s
         f0 = f0_start_hz + (f0_end_hz - f0_start_hz) * x
-        pulses[int(t_s * ctx.sample_rate)] = ctx.rng.uniform(0.6, 1.0)
+        pulses[min(int(t_s * ctx.sample_rate), length - 1)] = ctx.rng.uniform(0.6, 1.0)
         t_s += (1.0 / f0) * (1 + jitter * ctx.rng.standard_normal())
     pulses = lowpass(pulses, ctx.sample_rate, 3000)
     breath = pink_noise(ctx, length)

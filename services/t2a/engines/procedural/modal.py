@@ -44,9 +44,9 @@ MATERIALS: dict[str, Material] = {
     "wood": Material("wood", (1.0, 2.57, 4.21, 5.93, 8.11, 10.4), (180, 520), 0.045, 0.55,
                      (300, 5000)),
     "metal": Material("metal", (1.0, 1.47, 2.76, 3.93, 5.40, 6.72, 8.93, 11.3, 13.3), (380, 1400),
-                      0.18, 0.35, (1500, 12000)),
-    "glass": Material("glass", (1.0, 2.32, 2.71, 4.25, 5.43, 6.63, 9.38), (1300, 3200), 0.12,
-                      0.30, (2500, 14000)),
+                      0.12, 0.4, (1500, 12000)),
+    "glass": Material("glass", (1.0, 2.32, 2.71, 4.25, 5.43, 6.63, 9.38), (1300, 3200), 0.08,
+                      0.35, (2500, 14000)),
     "stone": Material("stone", (1.0, 1.71, 2.93, 4.1, 5.6, 7.3), (450, 1500), 0.012, 0.8,
                       (400, 8000)),
     "ceramic": Material("ceramic", (1.0, 2.09, 2.61, 3.64, 5.27, 7.48), (900, 2400), 0.06, 0.45,
@@ -66,7 +66,7 @@ def _mode_set(ctx: SynthContext, material: Material, pitch_scale: float,
                                                                 len(material.mode_ratios))
     # Each mode splits into a close pair (real objects are never perfectly symmetric): the pair
     # beats, which is much of what makes a clank sound like an object and not a note.
-    split = ctx.rng.uniform(1.004, 1.03, len(ratios))
+    split = ctx.rng.uniform(1.01, 1.05, len(ratios))
     frequencies = base * np.concatenate([ratios, ratios * split])
     tilt = 0.9 - 0.5 * ctx.brightness
     amplitudes = ctx.rng.uniform(0.3, 1.0, len(frequencies)) * (frequencies / base) ** -tilt
@@ -162,7 +162,7 @@ def creak(ctx: SynthContext, material: str = "wood", *, creaks_per_s: float = 0.
         pulses = np.zeros(int(length_s * ctx.sample_rate))
         t_s, glide = 0.0, ctx.rng.uniform(-0.6, 0.6)
         while t_s < length_s:
-            pulses[int(t_s * ctx.sample_rate)] = ctx.rng.uniform(0.3, 1.0)
+            pulses[min(int(t_s * ctx.sample_rate), len(pulses) - 1)] = ctx.rng.uniform(0.3, 1.0)
             local_rate = rate_hz * (1 + glide * t_s / length_s)
             t_s += (1.0 / max(local_rate, 8.0)) * ctx.rng.uniform(0.55, 1.45)
         frequencies = np.mean(spec.base_hz) * np.asarray(spec.mode_ratios) * ctx.rng.uniform(

@@ -240,8 +240,8 @@ _RULES: list[Rule] = [
                          burst_spread_s=0.06, decay_scale=0.6),
         f"rattle: bursts of small {m or 'metal'} hits")),
     (r"bell|chime|gong|ring|toll|ding", lambda t, m: Recipe(
-        "modal", partial(modal.impacts, material="metal", rate_hz=0.7, decay_scale=2.0,
-                         pitch_scale=0.6, room=0.6),
+        "modal", partial(modal.impacts, material="metal", rate_hz=0.7, decay_scale=1.4,
+                         pitch_scale=0.6, room=1.0),
         "struck metal: inharmonic beating modes with a diffuse tail")),
     (r"knock|tap\b|taps|tapping|hit|strike|struck|bang|thud|clink|clank|bump|drop|stir|slam|"
      r"hammer|chop|clack|collid|set down|place", lambda t, m: Recipe(
