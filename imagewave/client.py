@@ -377,13 +377,14 @@ class _ProgressBars:
 
 
 def submit_command(args) -> int:
-    """`imagewave submit IMAGE --server URL [--midi F] [--seconds S] [--seed N] [-o DIR]
-    [--bundle] [--api-key K]`: submit, show live progress, download the song."""
+    """`imagewave submit IMAGE --server URL [--midi F] [--seconds S] [--sfx-seconds S]
+    [--seed N] [-o DIR] [--bundle] [--api-key K] [--webhook-url URL]`: submit, show live
+    progress, download the song (or with --bundle the zip of everything)."""
     import sys
 
     options: dict[str, Any] = {}
-    for name, field in (("seconds", "audio_length_in_s"), ("seed", "seed"),
-                        ("webhook_url", "webhook_url")):
+    for name, field in (("seconds", "audio_length_in_s"), ("sfx_seconds", "sfx_length_in_s"),
+                        ("seed", "seed"), ("webhook_url", "webhook_url")):
         if getattr(args, name, None) is not None:
             options[field] = getattr(args, name)
     out_dir = Path(getattr(args, "output", None) or ".")
