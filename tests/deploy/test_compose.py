@@ -182,3 +182,21 @@ def test_environment_overrides_reach_the_services() -> None:
     assert command[0] == "Qwen/Qwen2.5-VL-3B-Instruct"
     assert model["services"]["vlm"]["environment"]["IMAGEWAVE_VLM_MODEL_ID"] == command[0]
     assert shlex.join(command)  # a plain argv, no shell string
+
+
+def test_model_cache_is_prepared_before_anything_downloads_into_it(compose_model) -> None:
+    """vLLM (root) and the services (uid 10001) share the cache: models-init hands over the
+    shared directories before any of them starts."""
+    services = compose_model["services"]
+    prepare = " ".join(services["models-init"]["command"])
+    users = [name for name, service in services.items() if name != "models-init"
+             and any(m.get("source") == "models" for m in service.get("volumes", []))]
+    assert set(users) == {"vllm", "vlm", "t2a", "timbre"}
+    for name in users:
+        condition = services[name]["depends_on"]["models-init"]["condition"]
+        assert condition == "service_completed_successfully", name
+        hf_home = services[name]["environment"].get("HF_HOME")
+        if hf_home:
+            assert f"{hf_home}/hub/.locks" in prepare, name
+    assert services["timbre"]["environment"]["IMAGEWAVE_TIMBRE_MODEL_DIR"] in prepare
+    assert "chown 10001:10001" in prepare

@@ -362,3 +362,21 @@ def test_scale_down_waits_for_running_work(k8s_objects, monkeypatch) -> None:
     longest_call_s = max([settings.service_timeout_s, *settings.stage_timeout_s.values()])
     for name in ("vlm", "t2a", "timbre", "render", "vllm"):
         assert grace[name] >= longest_call_s, name
+
+
+def test_model_cache_is_prepared_in_every_pod_that_uses_it(k8s_objects) -> None:
+    for name in ("vllm", "vlm", "t2a", "timbre"):
+        pod = deployment(k8s_objects, name)["spec"]["template"]["spec"]
+        init = next(c for c in pod.get("initContainers", []) if c["name"] == "prepare-models")
+        models_volume = next(v["name"] for v in pod["volumes"] if v.get(
+            "persistentVolumeClaim", {}).get("claimName") == "imagewave-models")
+        assert {"name": models_volume, "mountPath": "/models"} in init["volumeMounts"]
+        prepare = " ".join(init["command"])
+        container = main_container(deployment(k8s_objects, name))
+        env = container_env(container, k8s_objects)
+        for path in [f"{env.get('HF_HOME', '/models/huggingface')}/hub/.locks",
+                     env.get("IMAGEWAVE_TIMBRE_MODEL_DIR", "/models/rave")]:
+            assert path in prepare, f"{name}: {path} not prepared"
+        # The image's own user owns what it needs to write.
+        run_as = pod.get("securityContext", {}).get("runAsUser", 0)
+        assert run_as == 0 or f"chown {run_as}:{run_as}" in prepare, name
