@@ -35,7 +35,10 @@ def check_image_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
             image.verify()
     except InvalidImage:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise InvalidImage(f"image has too many pixels (over {max_pixels}): {exc}",
+                           field="image") from exc
+    except UnidentifiedImageError as exc:
         raise InvalidImage("file is not a readable image (JPEG, PNG, WebP or GIF expected)",
                            field="image") from exc
     except (OSError, ValueError, SyntaxError, EOFError, struct_error) as exc:
