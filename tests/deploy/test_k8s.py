@@ -380,3 +380,13 @@ def test_model_cache_is_prepared_in_every_pod_that_uses_it(k8s_objects) -> None:
         # The image's own user owns what it needs to write.
         run_as = pod.get("securityContext", {}).get("runAsUser", 0)
         assert run_as == 0 or f"chown {run_as}:{run_as}" in prepare, name
+
+
+def test_no_pod_gets_service_link_variables(k8s_objects) -> None:
+    """Kubernetes would export <SERVICE>_PORT=tcp://... for every Service; for the Service
+    `vllm` that is VLLM_PORT, which vLLM refuses to start with."""
+    services = {name for kind, name in k8s_objects if kind == "Service"}
+    assert "vllm" in services
+    for workload in workloads(k8s_objects):
+        assert workload["spec"]["template"]["spec"].get("enableServiceLinks") is False, (
+            workload["metadata"]["name"])
