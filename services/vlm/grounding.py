@@ -43,8 +43,10 @@ NATURAL_PLACES = frozenset({"lake", "sea", "water", "forest", "field", "garden",
                             "snow", "night"})
 WATER_PLACES = frozenset({"lake", "sea", "water", "underwater"})
 LANDSCAPES = frozenset({"lake", "sea", "water", "forest", "field", "mountain", "snow"})
-# Kinds whose presence indoors means a garage or workshop rather than a living room.
-WORKSHOP_KINDS = frozenset({"vehicle", "tool"})
+LARGE_KINDS = frozenset({"building", "structure", "place", "plant"})
+# A surface (planks, leaf litter) is named only when no object is this sure: otherwise the
+# picture is about the object, and its material is already said.
+SURFACE_MAX_OBJECT = 0.5
 
 
 @dataclass
@@ -65,10 +67,19 @@ class Grounding:
 
 def family_evidence(knowledge: SoundKnowledge, view_probs: np.ndarray,
                     n_global_views: int) -> tuple[np.ndarray, np.ndarray]:
-    """(evidence per family, mean class probabilities) from (views, 1000) probabilities."""
+    """(evidence per family, mean class probabilities) from (views, 1000) probabilities.
+
+    A small object may fill one tile only; a building, a landscape or a plant cover more of
+    the picture, so for them a single tile is not enough: two tiles must agree.
+    """
     masses = knowledge.family_mass(view_probs)
     global_mass = masses[:n_global_views].mean(axis=0)
-    local_mass = masses[n_global_views:].max(axis=0) if len(masses) > n_global_views else 0.0
+    tiles = np.sort(masses[n_global_views:], axis=0)
+    if len(tiles) >= 2:
+        large = np.array([f.kind in LARGE_KINDS for f in knowledge.families])
+        local_mass = np.where(large, tiles[-2], tiles[-1])
+    else:
+        local_mass = tiles[-1] if len(tiles) else np.zeros_like(global_mass)
     evidence = np.maximum(global_mass, LOCAL_WEIGHT * local_mass)
     return evidence, view_probs.mean(axis=0)
 
@@ -93,15 +104,16 @@ def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray,
     enclosed = (stats.top_smooth_fraction < 0.3 and stats.green_fraction < 0.2
                 and stats.blue_fraction < 0.2)
     if enclosed:
-        for outdoor in ("street", "field", "sky"):
-            votes[outdoor] *= 0.5
-        votes["indoor"] += 0.25
+        for place_id, place in knowledge.places.items():
+            if not place.indoor:
+                votes[place_id] *= 0.4
+        votes["indoor"] += 0.3
     return votes
 
 
 def choose_place(knowledge: SoundKnowledge, votes: dict[str, float]) -> tuple[Place | None, float]:
     # Night is a time, not a landscape: a lake at night stays a lake.
-    best = max((p for p in votes if p != "night"), key=votes.__getitem__)
+    best = max((p for p in votes if p not in ("night", "garage")), key=votes.__getitem__)
     score = votes[best]
     if best == "water":
         # Open water: say lake or sea when the evidence leans one way.
@@ -114,6 +126,9 @@ def choose_place(knowledge: SoundKnowledge, votes: dict[str, float]) -> tuple[Pl
         return knowledge.places["night"], votes["night"]
     if score < PLACE_FLOOR:
         return None, 0.0
+    # Indoors with vehicles or tools about: a garage or workshop.
+    if knowledge.places[best].indoor and votes["garage"] >= PLACE_FLOOR:
+        return knowledge.places["garage"], score
     return knowledge.places[best], score
 
 
@@ -210,7 +225,8 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
 
     # 4. Materials seen everywhere but in no confident object (planks, leaf litter).
     named = {m for c in candidates for m in c.family.materials}
-    for material in ("wood", "leaves", "stone"):
+    dominated = bool(candidates) and candidates[0].evidence >= SURFACE_MAX_OBJECT
+    for material in () if dominated else ("wood", "leaves", "stone"):
         mass = float(sum(evidence[i] for i, f in enumerate(knowledge.families)
                          if material in f.materials))
         if mass >= MATERIAL_FLOOR and material not in named:
@@ -219,13 +235,9 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
                 sources.append(surface)
 
     # 5. The place's ambience: always at least one source for a recognised place. Indoors, a
-    # plain room only sounds when nothing else does (a portrait is about its sitter); a vehicle
-    # or tools indoors mean a garage, which has a sound of its own.
-    if place is not None and place.indoor:
-        if any(c.family.kind in WORKSHOP_KINDS for c in candidates):
-            place = knowledge.places["garage"]
-        elif sources:
-            place = None
+    # plain room only sounds when nothing else does (a portrait is about its sitter).
+    if place is not None and place.id == "indoor" and sources:
+        place = None
     if place is not None:
         natural = place.id in NATURAL_PLACES and not stats.is_monochrome
         for ambience in place.ambience:

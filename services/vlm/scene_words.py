@@ -43,7 +43,9 @@ class ImageStatistics:
 
     @property
     def is_night(self) -> bool:
-        return self.brightness < 0.3 and self.top_brightness < 0.3
+        # Dark overall and a dark, open sky above (a dark hedge close-up is not night).
+        return (self.brightness < 0.3 and self.top_brightness < 0.3
+                and self.top_smooth_fraction > 0.5)
 
     @property
     def is_misty(self) -> bool:
