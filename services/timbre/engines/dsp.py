@@ -154,10 +154,15 @@ def keyboard_voice(effect: np.ndarray, sample_rate: int,
     tilt_db = np.clip(spectrum_db - spectrum_db.max(), -24.0, 0.0) * 0.35
     levels = partials_hz / root_hz
     amplitudes = levels ** -0.8 * 10 ** (tilt_db / 20)
-    t = np.arange(len(effect)) / sample_rate
+    # One period as a wavetable, read at the root frequency: the same sum of partials as
+    # adding sinusoids sample by sample, at a fraction of the cost.
+    table_size = 4096
+    cycle = np.arange(table_size + 1) / table_size
     phases = np.linspace(0, np.pi, count)  # fixed, so the voice is deterministic
-    tone = (amplitudes[:, None] * np.sin(2 * np.pi * partials_hz[:, None] * t + phases[:, None]))
-    tone = tone.sum(axis=0)
+    table = (amplitudes[:, None] * np.sin(2 * np.pi * np.arange(1, count + 1)[:, None] * cycle
+                                          + phases[:, None])).sum(axis=0)
+    position = (np.arange(len(effect)) * (root_hz / sample_rate)) % 1.0
+    tone = np.interp(position * table_size, np.arange(table_size + 1), table)
     resonated = np.zeros_like(effect)
     for frequency, amplitude in zip(partials_hz[:8], amplitudes[:8], strict=True):
         radius = np.exp(-np.pi * 6.0 / sample_rate)  # 6 Hz wide: ~50 ms memory

@@ -61,7 +61,7 @@ def motor(ctx: SynthContext, *, speed_hz: float = 110.0) -> np.ndarray:
     pulses = _pulse_train(ctx, speed_hz * load, jitter=0.08)
     rotation = bandpass(np.convolve(pulses, np.hanning(int(0.003 * ctx.sample_rate)),
                                     mode="same") * pink_noise(ctx), ctx.sample_rate, 100, 4000)
-    air = bandpass(pink_noise(ctx), ctx.sample_rate, 300, 8000)
+    air = bandpass(pink_noise(ctx), ctx.sample_rate, 150, 3000, order=4)
     brushes = highpass(pink_noise(ctx), ctx.sample_rate, 3000) * control_curve(ctx, 6.0, 0.4, 1)
     return mix_at_rms([(rotation, -2.0), (air, 0.0), (brushes, -8.0)])
 

@@ -26,6 +26,7 @@ from services.t2a.engines.procedural.primitives import (
     mix_at_rms,
     pink_noise,
     resonator_bank,
+    reverb,
     white_noise,
 )
 
@@ -107,16 +108,8 @@ def impacts(ctx: SynthContext, material: str, *, rate_hz: float = 1.5,
             hit = strike(ctx, spec, strength=strength * 0.75 ** bounce, pitch_scale=pitch_scale,
                          decay_scale=decay_scale)
             add_at(out, hit, int((onset_s + offset_s) * ctx.sample_rate))
-    # A little room: diffuse, decorrelated noise shaped by the hits' envelope.
-    return out + _room_tail(ctx, out, room)
-
-
-def _room_tail(ctx: SynthContext, dry: np.ndarray, amount: float) -> np.ndarray:
-    if amount <= 0:
-        return np.zeros_like(dry)
-    envelope = lowpass(np.abs(dry), ctx.sample_rate, 8.0, order=1)
-    tail = bandpass(pink_noise(ctx), ctx.sample_rate, 200, 7000) * envelope
-    return tail * amount * 2.0
+    # The hits happen somewhere: a short room for small hits, a long one for big bells.
+    return reverb(ctx, out, decay_s=0.35 + 1.2 * room, wet=room)
 
 
 def scrape(ctx: SynthContext, material: str, *, grit: float = 0.5,

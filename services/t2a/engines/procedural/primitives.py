@@ -155,6 +155,21 @@ def resonator_bank(x: np.ndarray, sample_rate: int, frequencies_hz: np.ndarray,
     return out
 
 
+def reverb(ctx: SynthContext, x: np.ndarray, *, decay_s: float, wet: float,
+           brightness_hz: float = 6000.0) -> np.ndarray:
+    """`x` plus a diffuse room: convolution with exponentially decaying, low-passed noise
+    (a statistical room response; `decay_s` is the 60 dB decay time)."""
+    if wet <= 0 or decay_s <= 0:
+        return x
+    length = int(min(decay_s, ctx.duration_s) * ctx.sample_rate)
+    t = np.arange(length) / ctx.sample_rate
+    response = ctx.rng.standard_normal(length) * 10 ** (-3 * t / decay_s)
+    response = lowpass(response, ctx.sample_rate, brightness_hz)
+    response[: int(0.005 * ctx.sample_rate)] = 0.0  # pre-delay: the first reflection arrives late
+    wet_signal = signal.fftconvolve(x, response)[: len(x)]
+    return x + wet_signal * (wet * rms(x) / (rms(wet_signal) + 1e-12))
+
+
 def decay_envelope(sample_rate: int, length: int, decay_s: float,
                    attack_s: float = 0.001) -> np.ndarray:
     t = np.arange(length) / sample_rate

@@ -239,9 +239,9 @@ _RULES: list[Rule] = [
         "modal", partial(modal.impacts, material=m or "metal", rate_hz=1.2, burst_count=5,
                          burst_spread_s=0.06, decay_scale=0.6),
         f"rattle: bursts of small {m or 'metal'} hits")),
-    (r"bell|chime|gong|ring|toll|ding", lambda t, m: Recipe(
+    (r"bell|chime|gong|toll", lambda t, m: Recipe(
         "modal", partial(modal.impacts, material="metal", rate_hz=0.7, decay_scale=1.4,
-                         pitch_scale=0.6, room=1.0),
+                         pitch_scale=0.6, room=0.7),
         "struck metal: inharmonic beating modes with a diffuse tail")),
     (r"knock|tap\b|taps|tapping|hit|strike|struck|bang|thud|clink|clank|bump|drop|stir|slam|"
      r"hammer|chop|clack|collid|set down|place", lambda t, m: Recipe(

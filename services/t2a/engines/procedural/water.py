@@ -73,11 +73,11 @@ def rain(ctx: SynthContext, *, intensity: float = 1.0) -> np.ndarray:
 
 def stream(ctx: SynthContext, *, flow: float = 1.0) -> np.ndarray:
     """Brooks, fountains, taps running: many bubbles plus turbulent low noise."""
-    gurgle = bubbles(ctx, 250 * flow * ctx.density, (300 * 2 ** (-ctx.size), 2500))
-    turbulence = bandpass(pink_noise(ctx), ctx.sample_rate, 150, 4000)
+    gurgle = bubbles(ctx, 300 * flow * ctx.density, (200 * 2 ** (-ctx.size), 2500))
+    turbulence = bandpass(pink_noise(ctx), ctx.sample_rate, 150, 3000, order=4)
     turbulence *= control_curve(ctx, 2.0, 0.6, 1.0)
-    spray = bandpass(pink_noise(ctx), ctx.sample_rate, 3000, 12000)
-    return mix_at_rms([(gurgle, -4.0), (turbulence, 0.0), (spray, -12 + 4 * ctx.brightness)])
+    spray = bandpass(pink_noise(ctx), ctx.sample_rate, 3000, 10000)
+    return mix_at_rms([(gurgle, 0.0), (turbulence, -3.0), (spray, -18 + 4 * ctx.brightness)])
 
 
 def pour(ctx: SynthContext) -> np.ndarray:
