@@ -4,9 +4,7 @@ and a real Redis: healthy while `imagewave worker` runs, unhealthy once it has s
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from redis import Redis
 
 from tests.deploy.conftest import COMPOSE_FILE, K8S_DIR, ROOT
 
@@ -35,34 +32,6 @@ def worker_probes() -> dict[str, list[str]]:
 def test_compose_and_k8s_probe_the_worker_the_same_way() -> None:
     probes = worker_probes()
     assert len({tuple(command) for command in probes.values()}) == 1, probes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path):
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL)
-    client = Redis(port=port)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            client.ping()
-            break
-        except Exception:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def run_probe(command: list[str], env: dict[str, str]) -> int:
