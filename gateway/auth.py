@@ -127,7 +127,7 @@ class AccessControl:
         if match:
             job_owner = state.redis.hget(JobStore.key(match.group(1)), "owner")
             if job_owner is not None and (job_owner.decode() or None) != owner:
-                raise NotFound(f"job {match.group(1)!r} not found")
+                raise NotFound(f"job {match.group(1)[:64]!r} not found")
         return owner
 
 

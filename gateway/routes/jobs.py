@@ -51,10 +51,10 @@ def get_record(state: GatewayState, job_id: str) -> JobRecord:
     try:
         check_job_id(job_id)
     except InvalidArtifactName:
-        raise NotFound(f"job {job_id!r} not found") from None
+        raise NotFound(f"job {job_id[:64]!r} not found") from None
     record = state.jobs.get(job_id)
     if record is None:
-        raise NotFound(f"job {job_id!r} not found")
+        raise NotFound(f"job {job_id[:64]!r} not found")
     return record
 
 
@@ -77,11 +77,12 @@ async def create_job(
         idempotency.check_key(idempotency_key)
     job_options = parse_options(options)
     image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
-    suffix = check_image(image_bytes, settings.max_image_pixels)
     midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
+    # Decoding headers and parsing MIDI take CPU: off the event loop.
+    suffix = await run_in_threadpool(check_image, image_bytes, settings.max_image_pixels)
     if midi_bytes is not None:
-        check_midi(midi_bytes, max_notes=settings.max_midi_notes,
-                   max_seconds=settings.max_midi_seconds)
+        await run_in_threadpool(check_midi, midi_bytes, max_notes=settings.max_midi_notes,
+                                max_seconds=settings.max_midi_seconds)
 
     submission = Submission(job_options, image_bytes, f"input/image.{suffix}", midi_bytes,
                             owner, idempotency_key,
