@@ -31,10 +31,41 @@ function artifactUrl(jobId, name) {
   return `/jobs/${encodeURIComponent(jobId)}/artifacts/${name}`;
 }
 
+// -- talking to the gateway ------------------------------------------------------------------
+// A deployment may require an API key (X-API-Key). Browsers cannot put headers on EventSource,
+// <audio src> or plain links, so with a key set the page fetches everything itself.
+
+function apiKey() {
+  return $("api-key-input").value.trim();
+}
+
+function authFetch(url, options = {}) {
+  const key = apiKey();
+  const headers = key ? { ...(options.headers || {}), "X-API-Key": key } : options.headers;
+  return fetch(url, { ...options, headers });
+}
+
 async function fetchJson(url) {
-  const response = await fetch(url);
+  const response = await authFetch(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
+}
+
+function downloadLink(url, text, { button = false } = {}) {
+  const name = url.split("/").pop();
+  const link = el("a", { href: url, download: name, textContent: text });
+  if (button) link.className = "button";
+  link.addEventListener("click", async (event) => {
+    if (!apiKey()) return; // a plain link does it
+    event.preventDefault();
+    const response = await authFetch(url);
+    if (!response.ok) { showError(`${name}: HTTP ${response.status}`); return; }
+    const blobUrl = URL.createObjectURL(await response.blob());
+    const save = el("a", { href: blobUrl, download: name });
+    save.click();
+    setTimeout(() => URL.revokeObjectURL(blobUrl), 60_000);
+  });
+  return link;
 }
 
 function showError(message) {
@@ -92,7 +123,7 @@ async function submit(event) {
   }));
   $("submit-button").disabled = true;
   try {
-    const response = await fetch("/jobs", { method: "POST", body: form });
+    const response = await authFetch("/jobs", { method: "POST", body: form });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ? body.error.message : `HTTP ${response.status}`);
     history.replaceState(null, "", `?job=${encodeURIComponent(body.id)}`);
@@ -128,9 +159,14 @@ function follow(jobId) {
   resetResults(jobId);
   current = { id: jobId, loaded: new Set(), roles: null };
   const job = current;
+  const url = `/jobs/${encodeURIComponent(jobId)}/events`;
+  if (apiKey()) {
+    job.source = new KeyedEventStream(url, (data) => onEvent(job, JSON.parse(data)));
+    return;
+  }
   // EventSource replays the job's events from the start and resumes after a dropped
   // connection on its own (Last-Event-ID); each data is {stage, status, progress[, error]}.
-  const source = new EventSource(`/jobs/${encodeURIComponent(jobId)}/events`);
+  const source = new EventSource(url);
   job.source = source;
   source.onmessage = (message) => onEvent(job, JSON.parse(message.data));
   source.onerror = () => {
@@ -138,6 +174,61 @@ function follow(jobId) {
       showError("Lost the connection to the server; reload the page to resume this job.");
     }
   };
+}
+
+// EventSource's job done over fetch, so that the API key header can be sent: read the
+// text/event-stream, hand each data line on, and resume after the last id if the
+// connection drops.
+class KeyedEventStream {
+  constructor(url, onData) {
+    this.url = url;
+    this.onData = onData;
+    this.lastId = null;
+    this.controller = null;
+    this.closed = false;
+    this.run();
+  }
+
+  async run() {
+    while (!this.closed) {
+      try {
+        this.controller = new AbortController();
+        const headers = this.lastId ? { "Last-Event-ID": this.lastId } : {};
+        const response = await authFetch(this.url, { headers, signal: this.controller.signal });
+        if (!response.ok) throw new Error(`events: HTTP ${response.status}`);
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            this.dispatch(buffer.slice(0, end));
+            buffer = buffer.slice(end + 2);
+          }
+        }
+      } catch (error) {
+        if (this.closed) return;
+        if (String(error.message).includes("HTTP 4")) { showError(error.message); return; }
+      }
+      if (!this.closed) await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+
+  dispatch(block) {
+    const data = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("id:")) this.lastId = line.slice(3).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+    }
+    if (data.length && !this.closed) this.onData(data.join("\n"));
+  }
+
+  close() {
+    this.closed = true;
+    if (this.controller) this.controller.abort();
+  }
 }
 
 function onEvent(job, event) {
@@ -224,10 +315,10 @@ function paintRoles(job) {
 
 function player(url, { big = false, label = "" } = {}) {
   const canvas = el("canvas", { width: big ? 1000 : 460, height: big ? 120 : 56 });
-  const audio = el("audio", { controls: true, preload: "metadata", src: url });
+  const audio = el("audio", { controls: true, preload: "metadata" });
   audio.setAttribute("aria-label", label);
   const box = el("div", { class: big ? "player big" : "player" }, canvas, audio);
-  drawWaveform(url, canvas, audio);
+  drawWaveform(url, canvas, audio).catch((error) => showError(`${label}: ${error.message}`));
   canvas.addEventListener("click", (e) => {
     if (!audio.duration) return;
     const rect = canvas.getBoundingClientRect();
@@ -238,8 +329,11 @@ function player(url, { big = false, label = "" } = {}) {
 }
 
 async function drawWaveform(url, canvas, audio) {
-  const response = await fetch(url);
+  // One download feeds both the player (as a blob URL) and the picture of the waveform.
+  const response = await authFetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const bytes = await response.arrayBuffer();
+  audio.src = URL.createObjectURL(new Blob([bytes], { type: "audio/wav" }));
   // An OfflineAudioContext decodes without needing a sound card (also headless).
   const decoder = new OfflineAudioContext(1, 1, 44100);
   const buffer = await decoder.decodeAudioData(bytes);
@@ -298,8 +392,8 @@ async function showInstruments(job) {
   const names = new Set(view.artifacts.map((a) => a.name));
   const cards = Object.entries(index).map(([role, files]) => {
     const preview = `instruments/${role}/preview.wav`;
-    const links = files.filter((f) => /\.(sfz|sf2)$/.test(f)).map((f) => el("a",
-      { href: artifactUrl(job.id, `instruments/${role}/${f}`), download: "", textContent: f }));
+    const links = files.filter((f) => /\.(sfz|sf2)$/.test(f)).map((f) =>
+      downloadLink(artifactUrl(job.id, `instruments/${role}/${f}`), f));
     const choice = job.roles && job.roles.choices.find((c) => c.role === role);
     return el("article", { class: "card instrument-card", dataset: { role } },
       el("h3", { textContent: role }),
@@ -320,13 +414,20 @@ async function showMix(job) {
   if (!names.has("mix.wav")) throw new Error("mix.wav is missing");
   $("mix-player").replaceChildren(player(artifactUrl(job.id, "mix.wav"),
                                          { big: true, label: "the song" }));
-  $("bundle-link").href = `/jobs/${encodeURIComponent(job.id)}/bundle.zip`;
-  const links = ["mix.flac", "arrangement.mid", "scene.json"].filter((n) => names.has(n))
-    .map((n) => el("a", { href: artifactUrl(job.id, n), download: "", textContent: n }));
-  $("mix-links").replaceChildren(...links);
+  const bundle = downloadLink(`/jobs/${encodeURIComponent(job.id)}/bundle.zip`,
+                              "Download everything (.zip)", { button: true });
+  bundle.id = "bundle-link";
+  const files = ["mix.flac", "arrangement.mid", "scene.json"].filter((n) => names.has(n))
+    .concat([...names].filter((n) => n.startsWith("stems/")).sort());
+  $("mix-links").replaceChildren(bundle, ...files.map((n) => downloadLink(artifactUrl(job.id, n),
+                                                                          n)));
   $("mix-section").hidden = false;
 }
 
 setUpForm();
+$("api-key-input").value = localStorage.getItem("imagewave-api-key") || "";
+$("api-key-input").addEventListener("change", (e) => {
+  localStorage.setItem("imagewave-api-key", e.target.value.trim());
+});
 const resumeId = new URLSearchParams(location.search).get("job");
 if (resumeId) follow(resumeId);

@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from imagewave.contracts.webhooks import new_webhook_secret
+from imagewave.embedded_redis import EmbeddedRedis
 from tests.conftest import free_port, serve_app
 
 # Short songs keep every job of this suite to seconds on 2 cores.
@@ -27,6 +28,7 @@ FAST_OPTIONS = {"audio_length_in_s": 5, "sfx_length_in_s": 1}
 @dataclass
 class Served:
     url: str
+    redis_url: str  # the embedded Redis `serve` started
     webhook_secret: str
     log_path: str
 
@@ -63,7 +65,8 @@ def served(tmp_path_factory) -> Iterator[Served]:
             log.close()
             raise RuntimeError(log_path.read_text()[-3000:])
         time.sleep(0.3)
-    yield Served(url=url, webhook_secret=secret, log_path=str(log_path))
+    yield Served(url=url, redis_url=EmbeddedRedis(data_dir / "redis").url,
+                 webhook_secret=secret, log_path=str(log_path))
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)

@@ -12,7 +12,9 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from redis import Redis
 
+from gateway.auth import create_key
 from tests.web.conftest import Served
 
 pytestmark = pytest.mark.slow
@@ -50,10 +52,17 @@ def _crop(screenshot: np.ndarray, box: dict) -> np.ndarray:
     return screenshot[y:y + int(box["height"]), x:x + int(box["width"])]
 
 
+@pytest.mark.parametrize("with_api_key", [False, True], ids=["anonymous", "api-key"])
 def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_image: Path,
-                                                      tmp_path: Path):
+                                                      tmp_path: Path, with_api_key: bool):
+    """Anonymous: EventSource and plain links. With a key, the job belongs to the key and is
+    hidden (404) from any request without it, so every request must carry it."""
     sync_playwright = _sync_playwright()
     page_errors: list[str] = []
+    headers = {}
+    if with_api_key:
+        secret, _ = create_key(Redis.from_url(served.redis_url), "browser test")
+        headers = {"X-API-Key": secret}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
@@ -65,6 +74,9 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
                     if r.status >= 400 else None)
             page.goto(served.url)
             assert page.title().startswith("imagewave")
+            if with_api_key:
+                page.click(".api-key summary")
+                page.fill("#api-key-input", headers["X-API-Key"])
             assert page.is_disabled("#submit-button")
 
             page.set_input_files("#image-input", str(example_image))
@@ -78,7 +90,8 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
 
             page.wait_for_selector('#mix-player canvas[data-drawn="true"]', timeout=180_000)
             job_id = page.evaluate("new URLSearchParams(location.search).get('job')")
-            scene = httpx.get(f"{served.url}/jobs/{job_id}/artifacts/scene.json").json()
+            scene = httpx.get(f"{served.url}/jobs/{job_id}/artifacts/scene.json",
+                              headers=headers).json()
             sources = len(scene["sound_sources"])
             page.wait_for_function(
                 "n => document.querySelectorAll('#sfx-list canvas[data-drawn]').length === n "
@@ -99,8 +112,10 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
             assert mix_seconds >= 5
             bundle_href = page.get_attribute("#bundle-link", "href")
             assert bundle_href == f"/jobs/{job_id}/bundle.zip"
-            assert httpx.get(served.url + bundle_href).headers["content-type"] == (
-                "application/zip")
+            assert httpx.get(served.url + bundle_href, headers=headers).headers[
+                "content-type"] == "application/zip"
+            if with_api_key:  # the job is the key's: without it, it does not exist
+                assert httpx.get(f"{served.url}/jobs/{job_id}").status_code == 404
             assert page.is_hidden("#error-box")
 
             png = page.screenshot(full_page=True)
@@ -117,7 +132,7 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
     # The screenshot itself shows the song's waveform, seven finished stages and the cards.
     keep = Path(os.environ.get("IMAGEWAVE_SCREENSHOT_DIR", tmp_path))  # to look at it
     keep.mkdir(parents=True, exist_ok=True)
-    (keep / "web-page.png").write_bytes(png)
+    (keep / f"web-page-{'api-key' if with_api_key else 'anonymous'}.png").write_bytes(png)
     screenshot = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     assert _share_of_color(_crop(screenshot, boxes["mix"]), WAVE_RGB) > 0.1
     stage_rows = _crop(screenshot, boxes["stages"])
