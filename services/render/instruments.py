@@ -1,10 +1,12 @@
 """Instrument builder: one sound → a playable, in-tune SFZ + SF2 instrument for a role.
 
 Melodic roles get multi-sample zones every `zone_step` semitones over the role's range, each
-resampled with soxr from one tuned, steady source, with a crossfaded sustain loop
-(`loop_continuous`), and an amplitude envelope and velocity response per role. Sources with no
-clear pitch are first given one by a harmonic resonator (services/render/resonator.py), so every
-key plays in tune. Drums are built by services/render/drums.py.
+resampled with soxr from one trimmed, steady source, with a crossfaded sustain loop
+(`loop_sustain`: loops while the key is held, then plays on through the release, the same in
+sfizz, FluidSynth's SF2 sample mode 3 and our sampler), and an amplitude envelope and velocity
+response per role. Zones of a source with no clear pitch are given their exact pitch by a
+harmonic resonator (services/render/resonator.py), so every key plays in tune. Drums are built
+by services/render/drums.py.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from services.render.sfz import Region, write_sfz
 log = logging.getLogger(__name__)
 
 SAMPLE_SUBTYPE = "PCM_24"
+STAGE_DECAY_DB = 20 * np.log10(np.e**9)  # 78.2 dB: sfizz's exponential stages, exp(-9)
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class RoleProfile:
     default_root: int
     gm_programs: range
     attack_s: float
-    decay_s: float
+    decay_s: float  # time to fall from the peak to the sustain level
     sustain_percent: float
     release_s: float
     amp_veltrack: float
@@ -59,9 +62,22 @@ PROFILES: dict[Role, RoleProfile] = {
 # A source counts as pitched when YIN finds a clear period in most frames.
 PITCHED_VOICED_FRACTION = 0.7
 PITCHED_CLARITY = 0.8
-# Share of the dry source mixed back over a resonated (weakly pitched) source: keeps the air and
-# the attack; low enough that pitch trackers stay locked on the resonance.
-DRY_MIX = 0.2
+# Share of the dry source mixed back over a resonated (weakly pitched) source: more in the attack
+# (the source's own onset), little in the sustain, so pitch trackers stay locked on the
+# resonance (at 0.2 pyin's voicing drops to about 50 % of frames on bright, crackly sources).
+DRY_MIX = 0.1
+ATTACK_DRY_MIX = 0.6
+ATTACK_S = 0.03
+
+
+def sfz_decay_time(to_sustain_s: float, sustain_percent: float) -> float:
+    """`ampeg_decay` that reaches `sustain_percent` after `to_sustain_s` seconds.
+
+    sfizz (and our sampler, which follows it) decays exponentially at 78.2 dB per
+    `ampeg_decay` seconds until the sustain level, so a shallow sustain needs a long decay time.
+    """
+    drop_db = -20 * np.log10(max(sustain_percent, 0.1) / 100.0)
+    return round(to_sustain_s * STAGE_DECAY_DB / max(drop_db, 0.1), 3)
 
 
 def check_inputs(samples: np.ndarray, source_rate: int, root_pitch: float | None,
@@ -178,6 +194,33 @@ def _choose_root(estimate: PitchEstimate, profile: RoleProfile, root_pitch: floa
     return float(profile.default_root)
 
 
+def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int, pitched: bool,
+                 length_s: float) -> np.ndarray:
+    """The sample for the zone centred on `centre`: the body resampled (soxr) from `root`.
+
+    A weakly pitched body is resampled the same way, so its texture moves with the key like a
+    real multi-sampled instrument, and then given the zone's exact pitch by the harmonic
+    resonator: resonating per zone keeps the bands a few hertz wide on every key, where
+    resonating once at the root would widen them eightfold three octaves up and blur the pitch.
+    """
+    speed = 2.0 ** ((centre - root) / 12.0)  # > 1: the zone plays the body faster (higher)
+    source_frames = min(len(body), int(length_s * sample_rate * speed) + 256)
+    zone = soxr.resample(body[:source_frames], sample_rate * speed, sample_rate)
+    if pitched:
+        return zone
+    fundamental_hz = float(midi_to_hz(centre))
+    # Narrower bands for low notes: a band's phase wanders over ~1 / bandwidth seconds, and a
+    # low note must stay the same over the ten-odd periods a listener (or pyin) needs.
+    bandwidth_hz = float(np.clip(fundamental_hz / 150.0, 0.3, 3.0))
+    resonated = harmonic_resonance(zone, sample_rate, fundamental_hz, bandwidth_hz=bandwidth_hz)
+    dry = zone * (np.sqrt(np.mean(resonated**2)) / (np.sqrt(np.mean(zone**2)) + 1e-12))
+    t = np.arange(len(zone)) / sample_rate
+    dry_gain = DRY_MIX + (ATTACK_DRY_MIX - DRY_MIX) * np.exp(-t / ATTACK_S)
+    # The resonance swells in under the source's own attack, then carries the note.
+    swell = np.minimum(1.0, t / (2 * ATTACK_S))
+    return resonated * swell + dry_gain * dry
+
+
 def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: Path,
                    root_pitch: float | None) -> Path:
     profile = PROFILES[role]
@@ -189,10 +232,6 @@ def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: P
     pitched = (estimate.voiced_fraction >= PITCHED_VOICED_FRACTION
                and estimate.clarity >= PITCHED_CLARITY)
     root = _choose_root(estimate, profile, root_pitch, pitched)
-    if not pitched:
-        resonated = harmonic_resonance(body, sample_rate, float(midi_to_hz(root)))
-        dry = body * (np.sqrt(np.mean(resonated**2)) / (np.sqrt(np.mean(body**2)) + 1e-12))
-        body = resonated + DRY_MIX * dry
     body = steady_sustain(fade_edges(body, sample_rate), sample_rate)
     body = fade_edges(body, sample_rate)
     body *= 0.8 / (np.max(np.abs(body)) + 1e-12)
@@ -202,17 +241,18 @@ def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: P
 
     centres = list(range(profile.lowest_key + profile.zone_step // 2, profile.highest_key + 1,
                          profile.zone_step))
+    tail_frames = int((profile.release_s + 0.1) * sample_rate)
     regions = []
     for index, centre in enumerate(centres):
-        speed = 2.0 ** ((centre - root) / 12.0)  # >1: the zone plays the source faster (higher)
-        source_frames = min(len(body), int(profile.zone_length_s * sample_rate * speed) + 256)
-        zone = soxr.resample(body[:source_frames], sample_rate * speed, sample_rate)
-        zone = fade_edges(zone, sample_rate, fade_in_s=0.0, fade_out_s=0.002)
+        zone = _zone_sample(body, sample_rate, root=root, centre=centre, pitched=pitched,
+                            length_s=profile.zone_length_s)
         period = sample_rate / float(midi_to_hz(centre))
         loop = find_sustain_loop(zone, sample_rate, period_frames=period,
                                  earliest_start=int(0.12 * sample_rate))
         if loop is not None:
-            zone = crossfade_loop(zone, loop, sample_rate)
+            zone = crossfade_loop(zone, loop, sample_rate, tail_frames=tail_frames)
+        zone = fade_edges(zone, sample_rate, fade_in_s=0.0, fade_out_s=0.005)
+        zone *= 0.8 / (np.max(np.abs(zone)) + 1e-12)  # every zone at the same peak level
         name = f"{role.value}_{centre:03d}.wav"
         sf.write(out_dir / "samples" / name, zone.astype(np.float32), sample_rate,
                  subtype=SAMPLE_SUBTYPE)
@@ -220,10 +260,11 @@ def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: P
         high = 127 if index == len(centres) - 1 else centre + (profile.zone_step - 1) // 2
         regions.append(Region(
             sample=name, lokey=low, hikey=high, pitch_keycenter=float(centre),
-            loop_mode="loop_continuous" if loop else "no_loop",
+            loop_mode="loop_sustain" if loop else "no_loop",
             loop_start=loop.start if loop else None,
             loop_end=loop.end - 1 if loop else None))
-    envelope = Region(sample="", ampeg_attack=profile.attack_s, ampeg_decay=profile.decay_s,
+    envelope = Region(sample="", ampeg_attack=profile.attack_s,
+                      ampeg_decay=sfz_decay_time(profile.decay_s, profile.sustain_percent),
                       ampeg_sustain=profile.sustain_percent, ampeg_release=profile.release_s,
                       amp_veltrack=profile.amp_veltrack)
     for region in regions:

@@ -1,7 +1,10 @@
 """Sustain loops: find a loop that is a whole number of periods long and crossfade it in place.
 
 The crossfade is written into the sample data, so every sampler (sfizz, FluidSynth, ours) plays
-the loop seamlessly with plain `loop_continuous`, without needing a crossfade opcode.
+the loop seamlessly without a crossfade opcode. After the loop end the sample continues with
+copies of the loop, long enough for the release: with `loop_sustain` (SF2 sample mode 3) a
+sampler leaves the loop at note-off and plays on to the end of the sample, so the release tail
+sounds like the held note fading instead of stopping at the file's end.
 """
 
 from __future__ import annotations
@@ -56,9 +59,9 @@ def find_sustain_loop(samples: np.ndarray, sample_rate: int, *, period_frames: f
 
 
 def crossfade_loop(samples: np.ndarray, loop: Loop, sample_rate: int, *,
-                   crossfade_s: float = 0.03) -> np.ndarray:
-    """Blend the frames before the loop end into those before the loop start, then make the
-    frames after the loop end a copy of the loop's beginning (for interpolating samplers)."""
+                   crossfade_s: float = 0.03, tail_frames: int = 64) -> np.ndarray:
+    """Blend the frames before the loop end into those before the loop start, then follow the
+    loop end with `tail_frames` frames of loop repetitions (release tails, interpolation)."""
     out = np.array(samples, dtype=np.float32, copy=True)
     crossfade = min(int(crossfade_s * sample_rate), loop.start)
     if crossfade > 0:
@@ -72,8 +75,5 @@ def crossfade_loop(samples: np.ndarray, loop: Loop, sample_rate: int, *,
         tail = out[loop.end - crossfade:loop.end].copy()
         lead = out[loop.start - crossfade:loop.start]
         out[loop.end - crossfade:loop.end] = tail * fade_out + lead * fade_in
-    guard = len(out) - loop.end
-    length = loop.end - loop.start
-    if guard > 0:
-        out[loop.end:] = np.resize(out[loop.start:loop.start + min(guard, length)], guard)
-    return out
+    tail = np.resize(out[loop.start:loop.end], max(tail_frames, 1))
+    return np.concatenate([out[: loop.end], tail])

@@ -13,7 +13,8 @@ import numpy as np
 
 
 def harmonic_resonance(samples: np.ndarray, sample_rate: int, fundamental_hz: float, *,
-                       bandwidth_hz: float = 3.0, max_frequency_hz: float = 12_000.0) -> np.ndarray:
+                       bandwidth_hz: float = 3.0, max_frequency_hz: float = 12_000.0,
+                       tonal_weight: float = 0.5) -> np.ndarray:
     """Filter `samples` through resonances at every harmonic of `fundamental_hz`.
 
     Gaussian bands `bandwidth_hz` wide (standard deviation) ring for about 1 / (pi * bandwidth)
@@ -31,9 +32,20 @@ def harmonic_resonance(samples: np.ndarray, sample_rate: int, fundamental_hz: fl
     mask = np.exp(-0.5 * (distance / width) ** 2)
     mask[frequencies < 0.5 * fundamental_hz] = 0.0
     mask[frequencies > max_frequency_hz] = 0.0
-    # Each harmonic keeps the source's energy around it: flatten the narrow-band loss per band so
-    # a noisy source does not come out 30 dB quieter than it went in.
-    resonated = np.fft.irfft(spectrum * mask, size)
+    banded = spectrum * mask
+    # Blend each harmonic's level (geometrically) between the source's and a 1/h instrument
+    # spectrum: a hiss with nothing below 2 kHz still gets a fundamental to hear the pitch by,
+    # while the upper harmonics keep the source's colour.
+    band = np.round(frequencies / fundamental_hz).astype(int)
+    band_energy = np.bincount(band, weights=np.abs(banded) ** 2)
+    present = band_energy > 0
+    harmonics = np.arange(len(band_energy))
+    reference = np.zeros_like(band_energy)
+    reference[present] = 1.0 / np.maximum(harmonics[present], 1) ** 2
+    reference *= band_energy.sum() / max(reference.sum(), 1e-30)
+    gain = np.ones_like(band_energy)
+    gain[present] = (reference[present] / band_energy[present]) ** (tonal_weight / 2)
+    resonated = np.fft.irfft(banded * gain[band], size)
     source_rms = np.sqrt(np.mean(samples**2)) + 1e-12
     return resonated * (source_rms / (np.sqrt(np.mean(resonated**2)) + 1e-12))
 

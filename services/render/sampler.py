@@ -119,7 +119,7 @@ class _Note:
 
 def _pan_gains(pan: float) -> tuple[float, float]:
     """Constant-power pan, pan in -1 .. 1."""
-    angle = (np.clip(pan, -1, 1) + 1) * math.pi / 4
+    angle = (min(1.0, max(-1.0, pan)) + 1) * math.pi / 4
     return math.cos(angle) * math.sqrt(2), math.sin(angle) * math.sqrt(2)
 
 
@@ -374,6 +374,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
 
     # Pass 2: add every note into its role's stem (channels first: contiguous rows).
     stems: dict[Role, np.ndarray] = {}
+    scratch = np.empty(sample_rate, np.float32)
     for role, cache, notes in planned:
         stem = stems.get(role)
         if stem is None:
@@ -382,15 +383,25 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
         for note in notes:
             wave = cache.note(note.region, note.key, note.held, note.release_s)
             stop = note.start + len(wave)
-            left_channel[note.start:stop] += wave * np.float32(note.gain * note.pan_left)
-            right_channel[note.start:stop] += wave * np.float32(note.gain * note.pan_right)
+            if len(scratch) < len(wave):
+                scratch = np.empty(2 * len(wave), np.float32)
+            scaled = scratch[: len(wave)]  # reused: no allocation per note
+            np.multiply(wave, np.float32(note.gain * note.pan_left), out=scaled)
+            target = left_channel[note.start:stop]
+            np.add(target, scaled, out=target)
+            np.multiply(wave, np.float32(note.gain * note.pan_right), out=scaled)
+            target = right_channel[note.start:stop]
+            np.add(target, scaled, out=target)
 
-    mix = np.zeros((total_frames, 2), dtype=np.float32)
+    mix = np.zeros((2, total_frames), dtype=np.float32)
     for stem in stems.values():
-        mix += stem.T
+        mix += stem
     result = master(mix, sample_rate, target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp)
     stem_gain = np.float32(db_to_gain(result.gain_db))
-    return RenderedSong(mix=result.audio, sample_rate=sample_rate,
-                        stems={role: np.ascontiguousarray(stem.T) * stem_gain
-                               for role, stem in stems.items()},
+    for stem in stems.values():
+        stem *= stem_gain
+    # (frames, 2) views of channel-first buffers: the shape callers expect, without the cost of
+    # re-interleaving minutes of audio.
+    return RenderedSong(mix=result.audio.T, sample_rate=sample_rate,
+                        stems={role: stem.T for role, stem in stems.items()},
                         loudness_lufs=result.loudness_lufs, true_peak_dbtp=result.true_peak_dbtp)
