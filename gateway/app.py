@@ -53,7 +53,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(bundle.router)
     app.include_router(web.router)
 
-    @app.get("/healthz", tags=["health"], summary="200 when Redis answers")
+    @app.get("/healthz", tags=["health"], summary="200 when Redis answers", responses={
+        200: {"content": {"application/json": {"example": {"status": "ok"}}}},
+        503: {"content": {"application/json": {"example": {
+            "status": "unavailable", "redis": "Error 111 connecting to 127.0.0.1:6379"}}}}})
     async def healthz(state: StateDep) -> JSONResponse:
         try:
             await run_in_threadpool(state.redis.ping)

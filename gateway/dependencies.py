@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from redis import Redis
 from rq import Queue
 
@@ -28,3 +28,5 @@ def get_state(request: Request) -> GatewayState:
 
 
 StateDep = Annotated[GatewayState, Depends(get_state)]
+JobIdPath = Annotated[str, Path(description="The job's id, as POST /jobs returned it",
+                                examples=["Xq3v9TzB1mK2p8LwR5sYdA"])]

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from gateway.dependencies import GatewayState, StateDep
+from gateway.dependencies import GatewayState, JobIdPath, StateDep
 from gateway.routes.jobs import error_responses, get_record
 from imagewave.contracts.jobs import ErrorResponse, JobStatus
 from imagewave.errors import Conflict
@@ -63,7 +63,7 @@ def write_bundle(state: GatewayState, job_id: str) -> str:
                409: {"model": ErrorResponse, "description": "The job has not succeeded (yet)"}},
     summary="Download all of a finished job's files as one zip",
 )
-async def job_bundle(state: StateDep, job_id: str) -> FileResponse:
+async def job_bundle(state: StateDep, job_id: JobIdPath) -> FileResponse:
     record = get_record(state, job_id)
     if record.status is not JobStatus.succeeded:
         raise Conflict(f"job {job_id} is {record.status.value}: a bundle is made only for "

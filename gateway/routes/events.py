@@ -19,7 +19,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from gateway.dependencies import GatewayState, StateDep
+from gateway.dependencies import GatewayState, JobIdPath, StateDep
 from gateway.jobs import JobStore
 from gateway.routes.jobs import error_responses, get_record
 from imagewave.contracts.jobs import JobStatus
@@ -114,7 +114,7 @@ async def _follow(state: GatewayState, request: Request, job_id: str,
 async def job_events(
     state: StateDep,
     request: Request,
-    job_id: str,
+    job_id: JobIdPath,
     last_event_id: Annotated[str | None, Header(
         description="Resume after this event id (sent by EventSource on reconnect)",
         examples=["1732456801200-0"])] = None,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Response, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from gateway import idempotency
 from gateway.auth import OwnerDep
-from gateway.dependencies import GatewayState, StateDep
+from gateway.dependencies import GatewayState, JobIdPath, StateDep
 from gateway.jobs import JobRecord, new_job_id
 from gateway.limits import check_admission
 from gateway.queue import enqueue_job
@@ -70,7 +70,8 @@ async def create_job(
                                         examples=['{"audio_length_in_s": 20, "seed": 7}'])] = None,
     idempotency_key: Annotated[str | None, Header(
         alias=idempotency.HEADER, description="Retrying with the same key and body returns the "
-                                              "same job instead of making another")] = None,
+                                              "same job instead of making another",
+        examples=["3f9c2a8e-0b1d-4c47-9a51-2f6f1c1c7d10"])] = None,
 ) -> JobView:
     settings = state.settings
     if idempotency_key is not None:
@@ -140,13 +141,15 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
 
 @router.get("/jobs/{job_id}", response_model=JobView, responses=error_responses,
             summary="A job's status, stages, error and artifacts")
-async def get_job(state: StateDep, job_id: str) -> JobView:
+async def get_job(state: StateDep, job_id: JobIdPath) -> JobView:
     return job_view(state, get_record(state, job_id))
 
 
 @router.get("/jobs/{job_id}/artifacts/{name:path}", responses=error_responses,
             response_class=FileResponse, summary="Download one artifact (e.g. mix.wav)")
-async def get_artifact(state: StateDep, job_id: str, name: str) -> FileResponse:
+async def get_artifact(state: StateDep, job_id: JobIdPath, name: Annotated[str, Path(
+        description="An artifact's name from the job's `artifacts`",
+        examples=["mix.wav", "instruments/bass/bass.sf2"])]) -> FileResponse:
     get_record(state, job_id)
     try:
         path = state.store.local_path(job_id, name)
@@ -161,7 +164,7 @@ async def get_artifact(state: StateDep, job_id: str, name: str) -> FileResponse:
 
 @router.delete("/jobs/{job_id}", response_model=JobView, responses=error_responses,
                summary="Cancel a queued or running job")
-async def cancel_job(state: StateDep, job_id: str) -> JobView:
+async def cancel_job(state: StateDep, job_id: JobIdPath) -> JobView:
     record = get_record(state, job_id)
     # Compare-and-set: a job that finished meanwhile keeps its result, and only a job this
     # request canceled is stopped (RQ's stop command checks the worker still runs this job).

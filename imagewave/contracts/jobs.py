@@ -90,7 +90,28 @@ class ArtifactView(BaseModel):
     bytes: int
 
 
+_EXAMPLE_JOB = "Xq3v9TzB1mK2p8LwR5sYdA"
+
+
 class JobView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": _EXAMPLE_JOB, "status": "succeeded", "created_at": 1732456800.0,
+        "updated_at": 1732456828.4,
+        "options": {"audio_length_in_s": 20.0, "sfx_length_in_s": 4.0, "seed": 7,
+                    "engines": {}, "role_overrides": {}, "webhook_url": None},
+        "stages": [{"name": s.value, "status": "succeeded", "progress": 1.0} for s in StageName],
+        "error": None,
+        "artifacts": [
+            {"name": name, "url": f"/jobs/{_EXAMPLE_JOB}/artifacts/{name}", "media_type": media,
+             "bytes": size}
+            for name, media, size in (
+                ("mix.wav", "audio/wav", 7_680_044), ("mix.flac", "audio/flac", 2_210_337),
+                ("arrangement.mid", "audio/midi", 1_024), ("scene.json", "application/json", 1_530),
+                ("instruments/bass/bass.sfz", "text/plain", 812),
+                ("instruments/bass/bass.sf2", "audio/x-soundfont", 402_118),
+                ("instruments/bass/preview.wav", "audio/wav", 1_730_204))],
+    }]})
+
     id: str
     status: JobStatus
     created_at: float
@@ -109,5 +130,9 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     """The one error shape every imagewave HTTP endpoint answers with."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": {
+        "code": "invalid_image", "message": "image is not a picture this service can read",
+        "field": "image"}}]})
 
     error: ErrorDetail
