@@ -39,3 +39,17 @@ def tiny_audioldm2_dir(tmp_path_factory: pytest.TempPathFactory):
     from tests.models.tiny_audioldm2 import build_tiny_audioldm2
 
     return build_tiny_audioldm2(tmp_path_factory.mktemp("audioldm2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_5_vl_dir(tmp_path_factory: pytest.TempPathFactory):
+    from services.vlm import prompt
+    from tests.models.tiny_qwen2_5_vl import build_tiny_qwen2_5_vl
+
+    # the tokenizer's BPE merges are learnt from the texts the engine will send
+    examples = prompt.load_few_shot_examples()
+    repair = prompt.repair_turns("", prompt.SceneReplyInvalid("the JSON does not parse"))
+    corpus = [prompt.SYSTEM_PROMPT, prompt.TARGET_INSTRUCTION, prompt.EXAMPLE_INSTRUCTION,
+              *(e.picture_description for e in examples),
+              *(prompt.scene_to_reply(e.scene) for e in examples), *(t.text for t in repair)]
+    return build_tiny_qwen2_5_vl(tmp_path_factory.mktemp("qwen2_5_vl"), corpus)

@@ -1,0 +1,130 @@
+"""`transformers` describe engine: Qwen2.5-VL in-process (`Qwen2_5_VLForConditionalGeneration`).
+
+The same conversation, parsing, repair round and confidence filter as the `vllm` engine
+(services.vlm.prompt); only the transport differs. Without a server there is no
+schema-guided decoding here: the prompt, the worked examples and the repair round carry the
+format. Use it where running a vLLM server is not worth it (a single GPU shared with the other
+studio services, or tests); use `vllm` for throughput.
+
+Qwen2.5-VL's own processor also builds a video processor, which needs torchvision; this
+engine only sends pictures, so it uses an image-only subclass with the real image code
+(`Qwen2VLImageProcessorPil`, the NumPy/PIL backend of Qwen2-VL's image processor).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from PIL import Image
+from transformers import (
+    AutoTokenizer,
+    BatchFeature,
+    ProcessorMixin,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen2_5_VLProcessor,
+)
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+from imagewave.contracts.engines import DescribeEngineName
+from imagewave.contracts.scene import Scene
+from services.vlm.prompt import ChatTurn, describe_with_repair, fit_image
+from services.vlm.settings import VlmSettings
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+class ImageOnlyQwen2_5_VLProcessor(Qwen2_5_VLProcessor):  # noqa: N801 (transformers' naming)
+    """Qwen2.5-VL's processor for pictures only: tokenizer + image processor, no video half."""
+
+    def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
+        self.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
+        self.video_token = getattr(tokenizer, "video_token", None) or "<|video_pad|>"
+        self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
+        self.video_token_id = tokenizer.convert_tokens_to_ids(self.video_token)
+        ProcessorMixin.__init__(self, image_processor, tokenizer, chat_template=chat_template)
+
+    @classmethod
+    def from_pretrained(cls, model_id: str, **kwargs) -> ImageOnlyQwen2_5_VLProcessor:
+        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
+        image_processor = Qwen2VLImageProcessorPil.from_pretrained(model_id, **kwargs)
+        if not tokenizer.chat_template:
+            raise OSError(f"{model_id} has no chat template for its tokenizer")
+        return cls(image_processor, tokenizer, chat_template=tokenizer.chat_template)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if name not in _DTYPES:
+        raise ValueError(f"torch_dtype must be auto or one of {sorted(_DTYPES)}, got {name!r}")
+    return _DTYPES[name]
+
+
+class TransformersDescribeEngine:
+    name = DescribeEngineName.transformers
+
+    def __init__(self, model: Qwen2_5_VLForConditionalGeneration,
+                 processor: ImageOnlyQwen2_5_VLProcessor, *, max_image_side_px: int = 768,
+                 max_new_tokens: int = 1024, temperature: float = 0.2, few_shot: bool = True,
+                 min_source_confidence: float = 0.3) -> None:
+        self.model = model
+        self.processor = processor
+        self.max_image_side_px = max_image_side_px
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.few_shot = few_shot
+        self.min_source_confidence = min_source_confidence
+
+    @classmethod
+    def from_settings(cls, settings: VlmSettings) -> TransformersDescribeEngine:
+        device = resolve_device(settings.device)
+        dtype = resolve_dtype(settings.torch_dtype, device)
+        processor = ImageOnlyQwen2_5_VLProcessor.from_pretrained(settings.model_id)
+        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(settings.model_id,
+                                                                   dtype=dtype).to(device)
+        model.eval()
+        return cls(model, processor, max_image_side_px=settings.max_image_side_px,
+                   max_new_tokens=settings.max_new_tokens, temperature=settings.temperature,
+                   few_shot=settings.few_shot,
+                   min_source_confidence=settings.min_source_confidence)
+
+    def describe(self, image: Image.Image) -> Scene:
+        return describe_with_repair(self.complete, image, few_shot=self.few_shot,
+                                    min_source_confidence=self.min_source_confidence)
+
+    def prompt_text(self, turns: list[ChatTurn]) -> str:
+        """The conversation through the model's chat template, ending where the model answers."""
+        messages = []
+        for turn in turns:
+            if turn.image is None:
+                messages.append({"role": turn.role, "content": turn.text})
+            else:
+                messages.append({"role": turn.role, "content": [
+                    {"type": "image"}, {"type": "text", "text": turn.text}]})
+        return self.processor.apply_chat_template(messages, tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def prepare_inputs(self, turns: list[ChatTurn]) -> BatchFeature:
+        images = [fit_image(t.image, self.max_image_side_px) for t in turns if t.image is not None]
+        inputs = self.processor(text=[self.prompt_text(turns)], images=images or None,
+                                return_tensors="pt")
+        return inputs.to(self.model.device)
+
+    def complete(self, turns: list[ChatTurn]) -> str:
+        inputs = self.prepare_inputs(turns)
+        sampling = ({"do_sample": True, "temperature": self.temperature}
+                    if self.temperature > 0 else {"do_sample": False})
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens,
+                                         **sampling)
+        new_tokens = output[0, inputs["input_ids"].shape[1]:]
+        return self.processor.tokenizer.decode(new_tokens, skip_special_tokens=True)

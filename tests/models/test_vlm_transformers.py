@@ -1,0 +1,113 @@
+"""`transformers` describe engine on a tiny random Qwen2.5-VL saved to disk and loaded back
+through the engine's production loader (image-only processor, chat template, generate, decode,
+parse, repair, filter).
+
+A random model writes gibberish, so one fixture first teaches a copy of the tiny model to answer
+one picture with a known scene document (a few dozen CPU steps) and saves it: the engine must
+then generate, decode and parse that answer through its normal path.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagewave.contracts.engines import DescribeEngineName
+from imagewave.contracts.scene import Scene
+from imagewave.errors import EngineUnavailable
+from services.vlm.engines.transformers import TransformersDescribeEngine
+from services.vlm.prompt import SYSTEM_PROMPT, SceneReplyInvalid, build_conversation
+from services.vlm.serving import VlmServing
+from services.vlm.settings import VlmSettings
+from tests.models.tiny_qwen2_5_vl import teach_reply
+
+pytestmark = pytest.mark.models
+
+TAUGHT_REPLY = (
+    '{"scene_description":"A quiet pond at dusk.","mood_description":"calm",'
+    '"sound_sources":[{"name":"frog","material":"skin","variants":[{"play_method":"croaking",'
+    '"timbre":["low"]}],"confidence":0.9},{"name":"heron","variants":[{"play_method":'
+    '"wings flapping"}],"confidence":0.1}]}'
+)
+
+
+def _settings(model_dir: Path, **overrides: object) -> VlmSettings:
+    values = dict(default_engine=DescribeEngineName.transformers,
+                  engines=[DescribeEngineName.transformers], model_id=str(model_dir),
+                  device="cpu", torch_dtype="float32", temperature=0.0, few_shot=False,
+                  max_new_tokens=120, max_image_side_px=224, min_source_confidence=0.3)
+    values.update(overrides)
+    return VlmSettings(**values)
+
+
+def _picture() -> Image.Image:
+    return Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), np.uint8))
+
+
+@pytest.fixture(scope="module")
+def taught_model_dir(tiny_qwen2_5_vl_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    engine = TransformersDescribeEngine.from_settings(_settings(tiny_qwen2_5_vl_dir))
+    teach_reply(engine, build_conversation(_picture(), few_shot=False), TAUGHT_REPLY)
+    taught = tmp_path_factory.mktemp("qwen2_5_vl_taught") / "model"
+    shutil.copytree(tiny_qwen2_5_vl_dir, taught)
+    engine.model.save_pretrained(taught)
+    return taught
+
+
+def test_generates_decodes_parses_and_filters(taught_model_dir: Path) -> None:
+    engine = TransformersDescribeEngine.from_settings(_settings(taught_model_dir))
+    scene = engine.describe(_picture())
+    expected = Scene.model_validate_json(TAUGHT_REPLY)
+    # the 0.1-confidence heron is dropped; the frog comes through exactly as generated
+    assert scene.sound_sources == expected.sound_sources[:1]
+    assert scene.scene_description == "A quiet pond at dusk."
+
+
+def test_gibberish_gets_one_repair_round_then_a_clear_error(tiny_qwen2_5_vl_dir: Path) -> None:
+    engine = TransformersDescribeEngine.from_settings(_settings(tiny_qwen2_5_vl_dir,
+                                                                max_new_tokens=6))
+    conversations = []
+    complete = engine.complete
+
+    def recording_complete(turns):
+        conversations.append(turns)
+        return complete(turns)
+
+    engine.complete = recording_complete
+    with pytest.raises(SceneReplyInvalid, match="after one repair round"):
+        engine.describe(_picture())
+    first, second = conversations
+    assert second[: len(first)] == first
+    assert "not a valid scene document" in second[-1].text
+    assert second[-2].role == "assistant"
+
+
+def test_prompt_uses_the_chat_template_few_shot_and_capped_image(
+        tiny_qwen2_5_vl_dir: Path) -> None:
+    engine = TransformersDescribeEngine.from_settings(_settings(tiny_qwen2_5_vl_dir,
+                                                                max_image_side_px=112))
+    turns = build_conversation(Image.new("RGB", (1000, 500), "navy"), few_shot=True)
+    inputs = engine.prepare_inputs(turns)
+    text = engine.processor.tokenizer.decode(inputs["input_ids"][0])
+    assert text.count("<|im_start|>") == 7  # system, 2 x (example, answer), target, assistant
+    assert SYSTEM_PROMPT in text and "Example picture, described in words" in text
+    # 1000x500 is capped to 112x56: 4x8 patches of 14 px, merged 2x2 into 8 image tokens
+    grid = inputs["image_grid_thw"][0].tolist()
+    assert grid == [1, 4, 8]
+    assert text.count("<|image_pad|>") == 4 * 8 // 4
+
+
+def test_deployment_default_and_per_request_engine(taught_model_dir: Path) -> None:
+    png = io.BytesIO()
+    _picture().save(png, format="PNG")
+    serving = VlmServing(_settings(taught_model_dir))
+    response = serving.describe(png.getvalue())
+    assert response.engine is DescribeEngineName.transformers
+    assert [s.name for s in response.scene.sound_sources] == ["frog"]
+    with pytest.raises(EngineUnavailable, match="vllm"):
+        serving.describe(png.getvalue(), engine=DescribeEngineName.vllm)
