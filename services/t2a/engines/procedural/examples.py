@@ -60,6 +60,19 @@ EXAMPLE_SOURCES: list[tuple[str, str, str, list[str], str, str]] = [
     ("cathedral bell tower", "stone with metal bells", "hourly bell chime", ["resonant"],
      "modal", "metal"),
     ("mysterious object", "", "sitting quietly", [], "air", "air"),
+    # Phrasings where the first or the most generic word would mislead
+    ("beach wagon", "steel body and rubber tyres", "engine idling and revving", [], "machines",
+     "engine"),
+    ("fish", "scaly body in water", "tail flicking a splash at the water surface", [], "water",
+     "splash"),
+    ("fountain", "stone basin", "water splashing into the basin", [], "water", "splash"),
+    ("daisy", "soft petals", "leaves brushing together in a light breeze", [], "air", "rustle"),
+    ("crocodile", "armoured scaly hide", "low rumbling bellow", [], "animals", "large animal"),
+    ("balloon", "nylon canopy", "fabric canopy flapping in the wind", [], "air", "flutter"),
+    ("snake", "long scaly body", "sharp hiss", [], "air", "hiss"),
+    ("hummingbird", "tiny bird", "tiny chip calls", [], "animals", "bird"),
+    ("wolf", "thick fur", "long howl", [], "animals", "canine"),
+    ("launch vehicle", "metal body", "engine rumble shaking the ground", [], "machines", "roar"),
 ]
 
 
