@@ -68,8 +68,12 @@ def role_evidence(role: Role, features: AudioFeatures, hinted: bool) -> RoleEvid
                  _brightness_mid(f.spectral_centroid_hz), "some attack": f.onset_strength}
         weights = {"pitched/tonal": 0.4, "mid-range brightness": 0.35, "some attack": 0.25}
     score = sum(weights[name] * value for name, value in parts.items())
-    best = max(parts, key=lambda name: weights[name] * parts[name])
-    reasons = [f"{best} ({_describe(best, f)})"]
+    # The (at most two) features that contributed most and really hold (value ≥ 0.4), in words
+    # with their measured values; when none holds, say it was only the closest fit.
+    ranked = sorted(parts, key=lambda name: weights[name] * parts[name], reverse=True)
+    holding = [name for name in ranked[:2] if parts[name] >= 0.4]
+    reasons = [f"{name} ({_describe(name, f)})" for name in holding] or [
+        f"closest fit among these sounds: {ranked[0]} ({_describe(ranked[0], f)})"]
     if hinted:
         score += _HINT_WEIGHT
         reasons.insert(0, f"the scene maps this sound to {role.value}")
