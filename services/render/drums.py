@@ -87,13 +87,26 @@ def slice_hits(samples: np.ndarray, sample_rate: int, *, max_hit_s: float = 0.8,
         start = max(0, int(onset_s * sample_rate) - int(0.002 * sample_rate))
         stop = int(onsets[index + 1] * sample_rate) if index + 1 < len(onsets) else len(samples)
         stop = min(stop, start + int(max_hit_s * sample_rate))
-        piece = samples[start:stop]
+        piece = _from_attack(samples[start:stop], sample_rate)
         if len(piece) < int(0.02 * sample_rate):
             continue
         hits.append(_describe(piece, onset_s, sample_rate))
+    if hits:  # slices of near silence between events are not hits
+        loudest = max(hit.energy for hit in hits)
+        hits = [hit for hit in hits if hit.energy >= 1e-3 * loudest]
     if not hits:
         hits.append(_describe(samples[: int(max_hit_s * sample_rate)], 0.0, sample_rate))
     return hits
+
+
+def _from_attack(audio: np.ndarray, sample_rate: int, *, threshold: float = 0.1,
+                 pre_s: float = 0.001) -> np.ndarray:
+    """Start a hit (or a kit sample) 1 ms before it first reaches 10% of its peak, so the
+    sound starts when its note does."""
+    if audio.size == 0 or not np.any(audio):
+        return audio
+    first = int(np.argmax(np.abs(audio) >= threshold * np.abs(audio).max()))
+    return audio[max(0, first - int(pre_s * sample_rate)):]
 
 
 def _describe(piece: np.ndarray, onset_s: float, sample_rate: int) -> Hit:
@@ -219,7 +232,8 @@ def build_drum_kit(samples: np.ndarray, sample_rate: int, out_dir: Path) -> Path
     sample_dir.mkdir(parents=True, exist_ok=True)
     regions: list[Region] = []
     for piece in PIECES:
-        audio = _fade_out(piece.level * _unit(pieces[piece.name]), sample_rate)
+        audio = _fade_out(piece.level * _unit(_from_attack(pieces[piece.name], sample_rate)),
+                          sample_rate)
         name = f"drums_{piece.name}.wav"
         sf.write(sample_dir / name, audio.astype(np.float32), sample_rate, subtype="PCM_24")
         for key in piece.keys:

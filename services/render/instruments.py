@@ -216,8 +216,9 @@ def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int
     dry = zone * (np.sqrt(np.mean(resonated**2)) / (np.sqrt(np.mean(zone**2)) + 1e-12))
     t = np.arange(len(zone)) / sample_rate
     dry_gain = DRY_MIX + (ATTACK_DRY_MIX - DRY_MIX) * np.exp(-t / ATTACK_S)
-    # The resonance swells in under the source's own attack, then carries the note.
-    swell = np.minimum(1.0, t / (2 * ATTACK_S))
+    # The resonance swells in within 10 ms under the source's own attack (note onsets must
+    # land on time), then carries the note.
+    swell = np.minimum(1.0, t / 0.01)
     return resonated * swell + dry_gain * dry
 
 
