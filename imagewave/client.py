@@ -34,6 +34,7 @@ __all__ = [
     "JobEvent",
     "JobFailed",
     "WebhookEvent",
+    "add_submit_arguments",
     "submit_command",
     "verify_webhook",
 ]
@@ -374,6 +375,23 @@ class _ProgressBars:
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()
+
+
+def add_submit_arguments(parser) -> None:
+    """The arguments of `imagewave submit` on an argparse (sub)parser."""
+    parser.add_argument("image", metavar="IMAGE")
+    parser.add_argument("--server", default=DEFAULT_SERVER, metavar="URL",
+                        help=f"the gateway (default {DEFAULT_SERVER})")
+    parser.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
+    parser.add_argument("--seconds", type=float, help="song length")
+    parser.add_argument("--sfx-seconds", type=float, help="each sound effect's length")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--webhook-url", metavar="URL", help="also POST the result here")
+    parser.add_argument("--api-key", help="when the server requires one")
+    parser.add_argument("-o", "--output", default=".", metavar="DIR",
+                        help="where the song goes (default: here)")
+    parser.add_argument("--bundle", action="store_true",
+                        help="download the zip of everything instead of mix.wav")
 
 
 def submit_command(args) -> int:

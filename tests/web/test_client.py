@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from imagewave.client import ApiError, AsyncClient, Client, JobEvent, submit_command
+from imagewave.client import (
+    ApiError,
+    AsyncClient,
+    Client,
+    JobEvent,
+    add_submit_arguments,
+    submit_command,
+)
 from imagewave.contracts.jobs import JobStatus, StageName
 from tests.web.conftest import FAST_OPTIONS, Served
 
@@ -78,9 +85,10 @@ def test_the_async_client_round_trips_a_job(served: Served, photo: Path, tmp_pat
 
 def test_the_submit_command_downloads_the_song(served: Served, photo: Path, tmp_path: Path,
                                                capsys):
-    args = argparse.Namespace(image=str(photo), server=served.url, midi=None, seconds=5.0,
-                              sfx_seconds=1.0, seed=1, output=str(tmp_path), bundle=False,
-                              api_key=None, webhook_url=None)
+    parser = argparse.ArgumentParser(prog="imagewave submit")
+    add_submit_arguments(parser)
+    args = parser.parse_args([str(photo), "--server", served.url, "--seconds", "5",
+                              "--sfx-seconds", "1", "--seed", "1", "-o", str(tmp_path)])
     assert submit_command(args) == 0
     out, err = capsys.readouterr()
     song = Path(out.strip())

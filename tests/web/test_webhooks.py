@@ -19,6 +19,7 @@ from imagewave.contracts.webhooks import (
     webhook_headers,
 )
 from tests.web.conftest import Served, WebhookReceiver, submit
+from tests.web.test_events import read_events
 
 
 @pytest.mark.slow
@@ -78,3 +79,21 @@ def test_signatures_reject_old_deliveries_and_missing_headers():
 def test_webhook_url_must_be_http(photo: Path):
     with pytest.raises(ValueError, match="webhook_url"):
         JobOptions(webhook_url="file:///etc/passwd")
+
+
+@pytest.mark.slow
+def test_a_canceled_job_ends_its_events_and_posts_job_canceled(
+        served: Served, webhook_receiver: WebhookReceiver, photo: Path):
+    job_id = submit(served.url, photo, webhook_url=webhook_receiver.url, audio_length_in_s=120,
+                    sfx_length_in_s=8, seed=11)
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{served.url}/jobs/{job_id}").json()["status"] == "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert httpx.delete(f"{served.url}/jobs/{job_id}").json()["status"] == "canceled"
+
+    events = read_events(served.url, job_id, timeout_s=20)
+    assert events[-1][1]["status"] == "canceled" and events[-1][1]["stage"] is None
+    [delivery] = webhook_receiver.wait_for(1, timeout_s=60)
+    event = verify_webhook(served.webhook_secret, delivery.headers, delivery.body)
+    assert event.type is WebhookEventType.canceled and event.data.id == job_id
