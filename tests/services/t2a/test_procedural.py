@@ -202,3 +202,24 @@ def test_serving_returns_wav_payloads() -> None:
     assert [e.source_index for e in response.effects] == list(range(len(scene.sound_sources)))
     audio = AudioPayload.model_validate(response.effects[0].audio.model_dump()).to_array()
     assert response.effects[0].audio.sample_rate == 24_000 and len(audio) == 36_000
+
+
+def _hit_count(samples: np.ndarray, sample_rate: int) -> int:
+    """Attacks: 10 ms blocks whose level jumps 12 dB over the block before."""
+    block = sample_rate // 100
+    level = 20 * np.log10(np.abs(samples[: len(samples) // block * block]).reshape(-1, block)
+                          .max(axis=1) + 1e-6)
+    return int(np.sum(np.diff(level) > 12))
+
+
+def test_an_energetic_scene_is_busier_than_a_calm_one(engine: ProceduralSfxEngine) -> None:
+    tap = _source("table", "wood", "knocking", [])
+
+    def hits(mood_description: str) -> int:
+        scene = Scene(scene_description="a table", mood_description=mood_description,
+                      sound_sources=[tap])
+        return sum(_hit_count(engine.generate(scene, audio_length_in_s=6.0, sample_rate=16_000,
+                                              seed=seed)[0].samples, 16_000)
+                   for seed in range(4))
+
+    assert hits("bustling, energetic") > 1.4 * hits("calm, peaceful")

@@ -30,7 +30,7 @@ from services.t2a.engines.procedural.primitives import (
     pink_noise,
     rms,
 )
-from services.t2a.engines.procedural.recipes import character_of, choose_recipe
+from services.t2a.engines.procedural.recipes import character_of, choose_recipe, mood_activity
 from services.t2a.settings import T2aSettings
 
 __all__ = ["ProceduralSfxEngine", "ambience_bed"]
@@ -61,17 +61,18 @@ class ProceduralSfxEngine:
                  seed: int) -> list[GeneratedEffect]:
         self.check_inputs(audio_length_in_s, sample_rate, seed)
         n_samples = int(round(audio_length_in_s * sample_rate))
+        activity = mood_activity(scene)
         return [self.render_source(source, index, n_samples=n_samples, sample_rate=sample_rate,
-                                   seed=seed)
+                                   seed=seed, activity=activity)
                 for index, source in enumerate(scene.sound_sources)]
 
     def render_source(self, source: SoundSource, index: int, *, n_samples: int,
-                      sample_rate: int, seed: int) -> GeneratedEffect:
+                      sample_rate: int, seed: int, activity: float = 0.0) -> GeneratedEffect:
         mix = np.zeros(n_samples)
         descriptions = []
         for variant_index, variant in enumerate(source.variants):
             recipe = choose_recipe(source, variant)
-            character = character_of(variant)
+            character = character_of(variant, activity)
             ctx = SynthContext(np.random.default_rng([seed, index, variant_index]), sample_rate,
                                n_samples, character.brightness, character.density,
                                character.size, character.regular)

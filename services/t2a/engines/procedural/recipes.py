@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from imagewave.contracts.scene import SoundSource, SoundVariant
+from imagewave.contracts.scene import Scene, SoundSource, SoundVariant
 from services.t2a.engines.procedural import air, animals, crowd, machines, modal, water
 from services.t2a.engines.procedural.primitives import SynthContext
 
@@ -96,14 +96,27 @@ _SMALL = r"small|tiny|little|delicate|light|thin|dainty|petite"
 _REGULAR = r"rhythm|steady|regular|periodic|repetitive|hourly|ticking|metronom|pulsing|marching"
 
 
-def character_of(variant: SoundVariant) -> Character:
+def mood_activity(scene: Scene) -> float:
+    """-1 calm .. +1 energetic: the scene's arousal, or its mood words when it has none."""
+    if scene.mood is not None:
+        return scene.mood.arousal
+    text = scene.mood_description.lower()
+    lively = len(re.findall(rf"\b(?:{_DENSE}|bustl|tension|excit|energ|hectic)", text))
+    calm = len(re.findall(rf"\b(?:{_SPARSE}|peace|serene|still|tranquil|contempla|relax)", text))
+    return float(np.clip(0.5 * (lively - calm), -1.0, 1.0))
+
+
+def character_of(variant: SoundVariant, activity: float = 0.0) -> Character:
+    """Controls from the variant's words; `activity` (the scene's mood, -1..1) scales how busy
+    every source is, up to 1.4x either way: a bustling plaza's bag crinkles more often."""
     text = " ".join([variant.play_method, *variant.timbre]).lower()
 
     def count(words: str) -> int:
         return len(re.findall(rf"\b(?:{words})", text))
 
     brightness = float(np.clip(0.5 * (count(_BRIGHT) - count(_DARK)), -1.0, 1.0))
-    density = float(np.clip(1.6 ** (count(_DENSE) - count(_SPARSE)), 0.35, 3.0))
+    density = float(np.clip(1.6 ** (count(_DENSE) - count(_SPARSE)) * 1.4 ** activity,
+                            0.35, 3.0))
     size = float(np.clip(0.5 * (count(_LARGE) - count(_SMALL)), -1.0, 1.0))
     return Character(brightness, density, size, count(_REGULAR) > 0)
 
