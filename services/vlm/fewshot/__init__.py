@@ -1,0 +1,2 @@
+"""Few-shot examples for the describe prompt (package data: the seed's scene documents and
+their pictures described in words)."""
