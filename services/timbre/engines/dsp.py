@@ -150,8 +150,8 @@ def keyboard_voice(effect: np.ndarray, sample_rate: int,
     partials_hz = root_hz * np.arange(1, count + 1)
     spectrum_db = _spectral_envelope_db(effect, sample_rate, partials_hz)
     # A keyboard's own roll-off (1/k^0.8) tilted by how the effect's spectrum leans, within
-    # ±8 dB: enough to hear the effect's colour, not so much that it stops being a keyboard.
-    tilt_db = np.clip(spectrum_db - spectrum_db.max(), -24.0, 0.0) * 0.35
+    # ±12 dB: enough to hear the effect's colour, not so much that it stops being a keyboard.
+    tilt_db = np.clip(spectrum_db - spectrum_db.max(), -24.0, 0.0) * 0.5
     levels = partials_hz / root_hz
     amplitudes = levels ** -0.8 * 10 ** (tilt_db / 20)
     # One period as a wavetable, read at the root frequency: the same sum of partials as

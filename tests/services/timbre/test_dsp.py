@@ -150,3 +150,15 @@ def test_serving_round_trip(effects) -> None:
     assert envelope_correlation(effects["brook"], voice, SR) > 0.8
     with pytest.raises(InvalidInput):
         serving.transfer(TimbreRequest(audio=request.audio, instrument=Role.drums))
+
+
+def test_keyboard_takes_the_effects_colour(effects) -> None:
+    """A bright effect makes a brighter keyboard than a dark one (spectral envelope transfer),
+    while both stay at the same root."""
+    engine = DspTimbreEngine()
+    bright = engine.transfer(effects["palm trees"], SR, Role.keyboard)
+    dark = engine.transfer(effects["car"], SR, Role.keyboard)
+    assert spectral_centroid_hz(effects["palm trees"], SR) > 2 * spectral_centroid_hz(
+        effects["car"], SR)
+    assert spectral_centroid_hz(bright.samples, SR) > 1.2 * spectral_centroid_hz(dark.samples, SR)
+    assert bright.root_pitch == dark.root_pitch
