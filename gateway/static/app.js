@@ -151,6 +151,7 @@ function resetResults(jobId) {
     el("span", { class: "bar" }, el("span")),
     el("span", { class: "status", textContent: "pending" }))));
   $("job-label").textContent = `job ${jobId}`;
+  $("arrangement-summary").textContent = "";
   $("progress-section").hidden = false;
 }
 
@@ -159,6 +160,14 @@ function follow(jobId) {
   resetResults(jobId);
   current = { id: jobId, loaded: new Set(), roles: null };
   const job = current;
+  const cancel = $("cancel-button");
+  cancel.hidden = false;
+  cancel.onclick = async () => {
+    cancel.disabled = true;
+    const response = await authFetch(`/jobs/${encodeURIComponent(jobId)}`, { method: "DELETE" });
+    if (!response.ok) showError(`Could not cancel: HTTP ${response.status}`);
+    cancel.disabled = false;
+  };
   const url = `/jobs/${encodeURIComponent(jobId)}/events`;
   if (apiKey()) {
     job.source = new KeyedEventStream(url, (data) => onEvent(job, JSON.parse(data)));
@@ -250,6 +259,7 @@ function onEvent(job, event) {
   if (FINAL.has(event.status)) {
     job.done = true;
     job.source.close();
+    $("cancel-button").hidden = true;
     if (event.status === "succeeded") {
       for (const stage of STAGES) loadStageResults(job, stage);
     } else if (event.status === "failed") {
@@ -263,7 +273,8 @@ function onEvent(job, event) {
 
 function loadStageResults(job, stage) {
   const loaders = { describe: showScene, sfx: showEffects, roles: showRoles,
-                    instruments: showInstruments, render: showMix };
+                    instruments: showInstruments, arrangement: showArrangement,
+                    render: showMix };
   if (!loaders[stage] || job.loaded.has(stage)) return;
   job.loaded.add(stage);
   loaders[stage](job).catch((error) => {
@@ -406,6 +417,16 @@ async function showInstruments(job) {
   });
   $("instrument-list").replaceChildren(...cards);
   $("instruments-section").hidden = false;
+}
+
+async function showArrangement(job) {
+  const summary = await fetchJson(artifactUrl(job.id, "arrangement.json"));
+  const parts = summary.source === "uploaded" ? ["your MIDI"] : [
+    summary.tempo_bpm && `${Math.round(summary.tempo_bpm)} BPM`,
+    summary.key && `${summary.key} ${summary.mode || ""}`.trim(),
+    summary.chords && summary.chords.join(" – "),
+  ].filter(Boolean);
+  $("arrangement-summary").textContent = `Arrangement: ${parts.join(" · ")}`;
 }
 
 async function showMix(job) {

@@ -116,7 +116,8 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
                 "content-type"] == "application/zip"
             if with_api_key:  # the job is the key's: without it, it does not exist
                 assert httpx.get(f"{served.url}/jobs/{job_id}").status_code == 404
-            assert page.is_hidden("#error-box")
+            assert page.is_hidden("#error-box") and page.is_hidden("#cancel-button")
+            assert "BPM" in page.text_content("#arrangement-summary")
 
             png = page.screenshot(full_page=True)
             boxes = {name: page.eval_on_selector(selector, "e => { const r = "
