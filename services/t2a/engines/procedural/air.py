@@ -101,8 +101,10 @@ def swish(ctx: SynthContext, *, rate_hz: float = 1.0) -> np.ndarray:
 
 def flutter(ctx: SynthContext) -> np.ndarray:
     """Flags, sails, awnings, wings: noise chopped at an irregular 6..14 Hz with snaps."""
-    rate = control_curve(ctx, 0.5, 6.0, 14.0) * ctx.rng.uniform(0.9, 1.1)
+    # The flapping rate wanders fast (gusts catch the cloth unevenly), so no beat settles.
+    rate = control_curve(ctx, 3.0, 4.0, 16.0) * ctx.rng.uniform(0.9, 1.1)
     phase = np.cumsum(2 * np.pi * rate / ctx.sample_rate)
+    phase += 1.5 * control_curve(ctx, 7.0, -1.0, 1.0)
     chop = (0.5 + 0.5 * np.sin(phase)) ** 3
     cloth = bandpass(pink_noise(ctx), ctx.sample_rate, 300, 6000) * chop
     cloth *= control_curve(ctx, 0.5, 0.3, 1.0)

@@ -97,12 +97,13 @@ def waves(ctx: SynthContext, *, period_s: float = 5.0) -> np.ndarray:
     t = np.arange(ctx.n_samples) / ctx.sample_rate
     period_s *= 2 ** (0.3 * ctx.size) * ctx.rng.uniform(0.8, 1.2)
     phase = ctx.rng.uniform(0, 2 * np.pi)
-    swell = 0.5 + 0.5 * np.sin(2 * np.pi * t / period_s + phase)
-    swell = swell ** 2 * control_curve(ctx, 0.6, 0.7, 1.0)
+    strength = control_curve(ctx, 0.6, 0.7, 1.0)
+    swell = (0.5 + 0.5 * np.sin(2 * np.pi * t / period_s + phase)) ** 2 * strength
     body = lowpass(brown_noise(ctx), ctx.sample_rate, 500) * (0.35 + swell)
     foam = bandpass(pink_noise(ctx), ctx.sample_rate, 1200, 12000)
-    # The foam lags the swell's crest (the break), then hisses away.
-    foam *= np.roll(swell, int(0.15 * period_s * ctx.sample_rate)) ** 1.5
+    # The foam lags the swell's crest by a sixth of a period (the break), then hisses away.
+    lagged = (0.5 + 0.5 * np.sin(2 * np.pi * t / period_s + phase - np.pi / 3)) ** 2 * strength
+    foam *= lagged ** 1.5
     return mix_at_rms([(body, 0.0), (foam, -6.0 + 3 * ctx.brightness)])
 
 
