@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
+# The events stream sends a keepalive every 15 s: silence for longer means a dead connection,
+# which `wait` then resumes.
+_EVENTS_TIMEOUT = httpx.Timeout(10.0, read=45.0)
 ImageInput = str | Path | bytes | BinaryIO
 OptionsInput = JobOptions | Mapping[str, Any] | None
 
@@ -181,7 +184,7 @@ class Client:
         headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
         parser = _SseParser()
         with self.http.stream("GET", f"/jobs/{job_id}/events", headers=headers,
-                              timeout=httpx.Timeout(self.http.timeout.connect, read=None)) as r:
+                              timeout=_EVENTS_TIMEOUT) as r:
             _check(r)
             for line in r.iter_lines():
                 event = parser.feed(line)
@@ -278,7 +281,7 @@ class AsyncClient:
         parser = _SseParser()
         async with self.http.stream(
                 "GET", f"/jobs/{job_id}/events", headers=headers,
-                timeout=httpx.Timeout(self.http.timeout.connect, read=None)) as response:
+                timeout=_EVENTS_TIMEOUT) as response:
             if response.is_error:
                 await response.aread()
                 raise ApiError.from_response(response)

@@ -14,6 +14,7 @@ from redis import Redis
 from gateway.app import create_app
 from gateway.jobs import JobStore, new_job_id
 from gateway.settings import GatewaySettings
+from imagewave.client import Client
 from imagewave.contracts.jobs import JobError, JobOptions, JobStatus, StageName, StageStatus
 from tests.conftest import serve_app
 from tests.web.conftest import Served, submit
@@ -117,3 +118,22 @@ def test_events_of_an_unknown_job_are_a_404_in_the_error_shape(gateway):
     response = httpx.get(f"{url}/jobs/{new_job_id()}/events")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_the_client_reads_and_resumes_the_same_stream(gateway):
+    url, jobs = gateway
+    job_id = new_job_id()
+    jobs.create(job_id, JobOptions(), input_image="input/image.png")
+    jobs.set_status(job_id, JobStatus.running)
+    for progress in (0.0, 0.5, 1.0):
+        jobs.set_stage(job_id, StageName.describe, StageStatus.running, progress)
+    jobs.set_status(job_id, JobStatus.canceled)
+
+    with Client(url) as client:
+        events = list(client.events(job_id))
+        assert [(e.stage, e.status, e.progress) for e in events] == [
+            (None, "queued", 0.0), (None, "running", 0.0), ("describe", "running", 0.0),
+            ("describe", "running", 0.5), ("describe", "running", 1.0), (None, "canceled", 1.0)]
+        assert events[-1].is_final and not events[0].is_final
+        assert list(client.events(job_id, last_event_id=events[3].id)) == events[4:]
+        assert client.wait(job_id).status is JobStatus.canceled
