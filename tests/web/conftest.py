@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
+from redis import Redis
 
+from gateway.app import create_app
+from gateway.jobs import JobStore
+from gateway.settings import GatewaySettings
 from imagewave.contracts.webhooks import new_webhook_secret
 from imagewave.embedded_redis import EmbeddedRedis
 from tests.conftest import free_port, serve_app
@@ -73,6 +77,15 @@ def served(tmp_path_factory) -> Iterator[Served]:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
     log.close()
+
+
+@pytest.fixture
+def gateway(redis_url: str, tmp_path) -> Iterator[tuple[str, JobStore]]:
+    """The gateway app alone over real HTTP, on the test Redis (no workers): its URL and the
+    job store to write job state as a worker would."""
+    settings = GatewaySettings(redis_url=redis_url, artifact_dir=tmp_path / "artifacts")
+    with serve_app(create_app(settings)) as url:
+        yield url, JobStore(Redis.from_url(redis_url))
 
 
 @dataclass

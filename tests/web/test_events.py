@@ -9,14 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from redis import Redis
 
-from gateway.app import create_app
-from gateway.jobs import JobStore, new_job_id
-from gateway.settings import GatewaySettings
+from gateway.jobs import new_job_id
 from imagewave.client import Client
 from imagewave.contracts.jobs import JobError, JobOptions, JobStatus, StageName, StageStatus
-from tests.conftest import serve_app
 from tests.web.conftest import Served, submit
 
 
@@ -77,13 +73,6 @@ def test_a_live_client_gets_every_stage_event_in_order_and_a_late_one_the_same(
     # ...and one that saw the end gets the final status again rather than hanging.
     after_end = read_events(served.url, job_id, last_event_id=ids[-1], timeout_s=10)
     assert [d for _, d in after_end] == [data[-1]]
-
-
-@pytest.fixture
-def gateway(redis_url: str, tmp_path: Path):
-    settings = GatewaySettings(redis_url=redis_url, artifact_dir=tmp_path / "artifacts")
-    with serve_app(create_app(settings)) as url:
-        yield url, JobStore(Redis.from_url(redis_url))
 
 
 def test_events_follow_writes_as_they_happen_and_end_on_failure(gateway):

@@ -3,26 +3,13 @@ document — over real HTTP against the gateway app and a real Redis (no workers
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
-import pytest
-from redis import Redis
 
-from gateway.app import create_app
-from gateway.jobs import JobStore, new_job_id
-from gateway.settings import GatewaySettings
+from gateway.jobs import new_job_id
 from imagewave.contracts.jobs import JobOptions
-from tests.conftest import REPO, serve_app
+from tests.conftest import REPO
 
 STATIC = REPO / "gateway" / "static"
-
-
-@pytest.fixture
-def gateway(redis_url: str, tmp_path: Path):
-    settings = GatewaySettings(redis_url=redis_url, artifact_dir=tmp_path / "artifacts")
-    with serve_app(create_app(settings)) as url:
-        yield url, JobStore(Redis.from_url(redis_url))
 
 
 def test_the_page_and_its_files_are_served_and_nothing_else(gateway):
