@@ -221,8 +221,13 @@ def make_pieces(hits: list[Hit], sample_rate: int) -> dict[str, np.ndarray]:
     return pieces
 
 
-def build_drum_kit(samples: np.ndarray, sample_rate: int, out_dir: Path) -> Path:
-    """Write `out_dir/drums.sfz` and `out_dir/samples/drums_*.wav`; return the .sfz path."""
+def build_drum_kit(samples: np.ndarray, sample_rate: int, out_dir: Path, *,
+                   written: dict[str, tuple[np.ndarray, int]] | None = None) -> Path:
+    """Write `out_dir/drums.sfz` and `out_dir/samples/drums_*.wav`; return the .sfz path.
+
+    `written`, when given, receives each sample's audio (name → audio, rate) for the SF2.
+    """
+    written = {} if written is None else written
     samples = np.asarray(samples, dtype=np.float64)
     if np.max(np.abs(samples)) < 1e-6:
         samples = np.random.default_rng(len(samples)).standard_normal(len(samples)) * 0.1
@@ -235,7 +240,8 @@ def build_drum_kit(samples: np.ndarray, sample_rate: int, out_dir: Path) -> Path
         audio = _fade_out(piece.level * _unit(_from_attack(pieces[piece.name], sample_rate)),
                           sample_rate)
         name = f"drums_{piece.name}.wav"
-        sf.write(sample_dir / name, audio.astype(np.float32), sample_rate, subtype="PCM_24")
+        written[name] = (audio.astype(np.float32), sample_rate)
+        sf.write(sample_dir / name, written[name][0], sample_rate, subtype="PCM_24")
         for key in piece.keys:
             regions.append(Region(sample=name, lokey=key, hikey=key, pitch_keycenter=float(key),
                                   group=piece.choke_group,
@@ -245,7 +251,8 @@ def build_drum_kit(samples: np.ndarray, sample_rate: int, out_dir: Path) -> Path
     for index, hit in enumerate(raw):
         name = f"drums_source_{index:02d}.wav"
         audio = _fade_out(0.7 * _unit(hit.samples), sample_rate)
-        sf.write(sample_dir / name, audio.astype(np.float32), sample_rate, subtype="PCM_24")
+        written[name] = (audio.astype(np.float32), sample_rate)
+        sf.write(sample_dir / name, written[name][0], sample_rate, subtype="PCM_24")
         for key in HAND_PERCUSSION_KEYS[index::len(raw)]:
             regions.append(Region(sample=name, lokey=key, hikey=key, pitch_keycenter=float(key)))
     shared = Region(sample="", loop_mode="one_shot", amp_veltrack=100.0, ampeg_release=0.03)

@@ -121,9 +121,10 @@ def build_instrument(samples: np.ndarray, source_rate: int, role: Role, out_dir:
     if role is Role.drums:
         from services.render.drums import build_drum_kit
 
-        sfz_path = build_drum_kit(samples, output_rate, out_dir)
+        written: dict[str, tuple[np.ndarray, int]] = {}
+        sfz_path = build_drum_kit(samples, output_rate, out_dir, written=written)
         write_sf2_from_sfz(sfz_path, out_dir / "drums.sf2", name="imagewave drums", bank=128,
-                           programs=[0])
+                           programs=[0], samples=written)
         return sfz_path
     return _build_melodic(samples, output_rate, role, out_dir, root_pitch)
 
@@ -213,6 +214,7 @@ def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int
     # low note must stay the same over the ten-odd periods a listener (or pyin) needs.
     bandwidth_hz = float(np.clip(fundamental_hz / 150.0, 0.3, 3.0))
     resonated = harmonic_resonance(zone, sample_rate, fundamental_hz, bandwidth_hz=bandwidth_hz)
+    zone = zone[: len(resonated)]
     dry = zone * (np.sqrt(np.mean(resonated**2)) / (np.sqrt(np.mean(zone**2)) + 1e-12))
     t = np.arange(len(zone)) / sample_rate
     dry_gain = DRY_MIX + (ATTACK_DRY_MIX - DRY_MIX) * np.exp(-t / ATTACK_S)
@@ -244,6 +246,7 @@ def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: P
                          profile.zone_step))
     tail_frames = int((profile.release_s + 0.1) * sample_rate)
     regions = []
+    written: dict[str, tuple[np.ndarray, int]] = {}
     for index, centre in enumerate(centres):
         zone = _zone_sample(body, sample_rate, root=root, centre=centre, pitched=pitched,
                             length_s=profile.zone_length_s)
@@ -255,7 +258,8 @@ def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: P
         zone = fade_edges(zone, sample_rate, fade_in_s=0.0, fade_out_s=0.005)
         zone *= 0.8 / (np.max(np.abs(zone)) + 1e-12)  # every zone at the same peak level
         name = f"{role.value}_{centre:03d}.wav"
-        sf.write(out_dir / "samples" / name, zone.astype(np.float32), sample_rate,
+        written[name] = (zone.astype(np.float32), sample_rate)
+        sf.write(out_dir / "samples" / name, written[name][0], sample_rate,
                  subtype=SAMPLE_SUBTYPE)
         low = 0 if index == 0 else centre - profile.zone_step // 2
         high = 127 if index == len(centres) - 1 else centre + (profile.zone_step - 1) // 2
@@ -277,5 +281,5 @@ def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: P
         comment=(f"imagewave {role.value}: {len(regions)} zones, root {root:.2f} "
                  f"({'pitched source' if pitched else 'resonated source'})"))
     write_sf2_from_sfz(sfz_path, out_dir / f"{role.value}.sf2", name=f"imagewave {role.value}",
-                       bank=0, programs=list(profile.gm_programs))
+                       bank=0, programs=list(profile.gm_programs), samples=written)
     return sfz_path

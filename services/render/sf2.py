@@ -112,9 +112,15 @@ def _zone_generators(region: Region, sample_id: int, sample_frames: int,
 
 
 def write_sf2_from_sfz(sfz_path: Path, sf2_path: Path, *, name: str, bank: int,
-                       programs: list[int]) -> Path:
+                       programs: list[int],
+                       samples: dict[str, tuple[np.ndarray, int]] | None = None) -> Path:
     """Write an SF2 with one instrument holding every region of `sfz_path`, reachable from each
-    preset (`bank`, program) in `programs` (drum kits: bank 128, program 0)."""
+    preset (`bank`, program) in `programs` (drum kits: bank 128, program 0).
+
+    `samples` (SFZ sample name → mono audio, rate) may hand over audio just written, to save
+    reading it back; anything missing is read from the SFZ's sample files.
+    """
+    samples = samples or {}
     instrument = read_sfz(sfz_path)
     sample_index: dict[Path, int] = {}
     sample_blobs: list[bytes] = []
@@ -122,11 +128,15 @@ def write_sf2_from_sfz(sfz_path: Path, sf2_path: Path, *, name: str, bank: int,
     zone_gens: list[list[tuple[int, int]]] = []
     zone_mods: list[list[bytes]] = []
     position = 0
+    frames_and_rate: dict[Path, tuple[int, int]] = {}
     for region in instrument.regions:
         path = instrument.sample_path(region)
         if path not in sample_index:
-            data, rate = sf.read(path, dtype="float32", always_2d=True)
-            mono = data.mean(axis=1)
+            if region.sample in samples:
+                mono, rate = samples[region.sample]
+            else:
+                data, rate = sf.read(path, dtype="float32", always_2d=True)
+                mono = data.mean(axis=1)
             pcm = np.clip(np.round(mono * 32767), -32768, 32767).astype("<i2")
             start, end = position, position + len(pcm)
             if region.loop_start is not None and region.loop_end is not None:
@@ -140,10 +150,8 @@ def write_sf2_from_sfz(sfz_path: Path, sf2_path: Path, *, name: str, bank: int,
             sample_blobs.append(pcm.tobytes() + b"\0\0" * _ZERO_PADDING_FRAMES)
             position = end + _ZERO_PADDING_FRAMES
             sample_index[path] = len(sample_headers) - 1
-            frames = len(pcm)
-        else:
-            frames = sf.info(path).frames
-        rate = sf.info(path).samplerate
+            frames_and_rate[path] = (len(pcm), rate)
+        frames, rate = frames_and_rate[path]
         zone_gens.append(_zone_generators(region, sample_index[path], frames, rate))
         attenuation_cb = int(round(960 * region.amp_veltrack / 100.0))
         zone_mods.append([struct.pack("<HHhHH", _VELOCITY_SOURCE, GEN_INITIAL_ATTENUATION,
