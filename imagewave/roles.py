@@ -3,7 +3,7 @@
 Each (role, sound) pair gets a score from two kinds of evidence:
 
 - the scene's own hint: a variant of the source whose `mapping_to_music_instrument` names the
-  role (+0.6), and
+  role (+0.6), and the describer's `confidence` in the source (±0.1 around 0.5), and
 - the effect's measured audio features (`imagewave.analysis`), each scaled to 0..1:
   bass ← low-frequency energy share and sustain; drums ← onset strength, low sustain and low
   tonality; keyboard ← tonality/harmonicity and sustain; guitar ← tonality/harmonicity, a
@@ -30,6 +30,7 @@ from imagewave.errors import InvalidInput
 ROLES: tuple[Role, ...] = (Role.drums, Role.bass, Role.keyboard, Role.guitar)
 
 _HINT_WEIGHT = 0.6
+_CONFIDENCE_WEIGHT = 0.2
 _REUSE_PENALTY = 10.0  # larger than any score spread: a sound is reused only when it must be
 
 
@@ -107,7 +108,8 @@ def assign_roles(scene: Scene, effects: Sequence[tuple[int, np.ndarray, int]]) -
             raise InvalidInput(f"effect source_index {source_index} is not a source of the scene "
                                f"({len(scene.sound_sources)} sources)", field="effects")
     features = [audio_features(samples, sample_rate) for _, samples, sample_rate in effects]
-    evidence = [[role_evidence(role, features[j], _hinted(scene, index, role))
+    evidence = [[_with_confidence(role_evidence(role, features[j], _hinted(scene, index, role)),
+                                  scene.sound_sources[index].confidence)
                  for j, (index, _, _) in enumerate(effects)] for role in ROLES]
     copies = int(np.ceil(len(ROLES) / len(effects)))
     scores = np.array([[evidence[r][j].score - _REUSE_PENALTY * copy
@@ -127,6 +129,15 @@ def assign_roles(scene: Scene, effects: Sequence[tuple[int, np.ndarray, int]]) -
     order = {role: i for i, role in enumerate((Role.keyboard, Role.bass, Role.guitar,
                                                Role.drums))}
     return RoleAssignment(choices=sorted(choices, key=lambda c: order[c.role]))
+
+
+def _with_confidence(evidence: RoleEvidence, confidence: float | None) -> RoleEvidence:
+    """A sound the describer is sure is in the picture carries the song better than a guess:
+    up to ±0.1 around confidence 0.5; nothing when the scene gives no confidence."""
+    if confidence is None:
+        return evidence
+    return RoleEvidence(evidence.score + _CONFIDENCE_WEIGHT * (confidence - 0.5),
+                        evidence.reasons)
 
 
 def _hinted(scene: Scene, source_index: int, role: Role) -> bool:

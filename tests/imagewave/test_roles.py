@@ -130,3 +130,14 @@ def test_bad_input_is_named() -> None:
     assert error.value.field == "effects"
     with pytest.raises(InvalidInput, match="source_index 5"):
         assign_roles(_scene(["a"]), [(5, np.zeros(SR), SR)])
+
+
+def test_confidence_breaks_a_tie_between_equal_sounds() -> None:
+    rng = np.random.default_rng(4)
+    clicks = _clicks(rng)
+    scene = _scene(["unsure", "sure"], [Role.drums, Role.drums])
+    scene.sound_sources[0].confidence = 0.3
+    scene.sound_sources[1].confidence = 0.95
+    # The same clip twice: only the describer's confidence tells them apart.
+    assignment = assign_roles(scene, [(0, clicks, SR), (1, clicks, SR)])
+    assert assignment.for_role(Role.drums).source_index == 1
