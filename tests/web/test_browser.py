@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pretty_midi
 import pytest
 from PIL import Image
 from redis import Redis
@@ -52,11 +53,24 @@ def _crop(screenshot: np.ndarray, box: dict) -> np.ndarray:
     return screenshot[y:y + int(box["height"]), x:x + int(box["width"])]
 
 
-@pytest.mark.parametrize("with_api_key", [False, True], ids=["anonymous", "api-key"])
+def _midi_file(path: Path) -> Path:
+    """Five seconds of a bass line and a piano chord, as a user might upload."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    piano, bass = pretty_midi.Instrument(program=0), pretty_midi.Instrument(program=33)
+    for beat in range(10):
+        bass.notes.append(pretty_midi.Note(100, 36 + (beat % 2) * 7, beat * 0.5, beat * 0.5 + 0.4))
+    piano.notes += [pretty_midi.Note(80, pitch, 0.0, 4.5) for pitch in (60, 64, 67)]
+    midi.instruments += [piano, bass]
+    midi.write(str(path))
+    return path
+
+
+@pytest.mark.parametrize("with_api_key", [False, True], ids=["anonymous", "api-key+midi"])
 def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_image: Path,
                                                       tmp_path: Path, with_api_key: bool):
-    """Anonymous: EventSource and plain links. With a key, the job belongs to the key and is
-    hidden (404) from any request without it, so every request must carry it."""
+    """Anonymous: EventSource and plain links, generated arrangement. With a key (and an
+    uploaded MIDI), the job belongs to the key and is hidden (404) from any request without
+    it, so every request the page makes must carry it."""
     sync_playwright = _sync_playwright()
     page_errors: list[str] = []
     headers = {}
@@ -80,6 +94,8 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
             assert page.is_disabled("#submit-button")
 
             page.set_input_files("#image-input", str(example_image))
+            if with_api_key:
+                page.set_input_files("#midi-input", str(_midi_file(tmp_path / "mine.mid")))
             page.wait_for_selector("#image-preview", state="visible", timeout=10_000)
             assert page.is_enabled("#submit-button") and page.is_hidden("#drop-hint")
             page.eval_on_selector("#length-input", "el => { el.value = 5; "
@@ -117,7 +133,8 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
             if with_api_key:  # the job is the key's: without it, it does not exist
                 assert httpx.get(f"{served.url}/jobs/{job_id}").status_code == 404
             assert page.is_hidden("#error-box") and page.is_hidden("#cancel-button")
-            assert "BPM" in page.text_content("#arrangement-summary")
+            assert ("your MIDI" if with_api_key else "BPM") in page.text_content(
+                "#arrangement-summary")
 
             png = page.screenshot(full_page=True)
             boxes = {name: page.eval_on_selector(selector, "e => { const r = "
