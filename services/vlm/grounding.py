@@ -29,6 +29,11 @@ LOCAL_WEIGHT = 0.75
 # Families often seen in featureless sky or haze need this much more evidence, and lose to a
 # landscape that is more certain than they are.
 SKY_OBJECT_MARGIN = 0.05
+# Families the classifier "sees" in brushwork, fur or foliage need this much more.
+TEXTURE_LIKE_MARGIN = 0.25
+# Evidence that the picture itself is a painting, print or graphic (ImageNet's jigsaw puzzle,
+# comic book, book jacket...): then busy brushwork says nothing about walls and ceilings.
+PICTURE_MEDIUM_FLOOR = 0.15
 # Snow is the one habitat the pixels can confirm: this much white or no snow scene.
 SNOW_WHITE_FRACTION = 0.15
 # A source weaker than this share of the strongest one is background noise.
@@ -38,6 +43,7 @@ MATERIAL_FLOOR = 0.3
 # A place needs this much vote to be named; a confident one can veto contradicting sources.
 PLACE_FLOOR = 0.12
 PLACE_VETO = 0.35
+NIGHT_LANDSCAPE_FLOOR = 0.2
 MAX_OBJECT_SOURCES = 5
 NATURAL_PLACES = frozenset({"lake", "sea", "water", "forest", "field", "garden", "mountain",
                             "snow", "night"})
@@ -92,17 +98,28 @@ def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray,
             votes[place] += float(weight) * strength
     # What the light says. Night needs an open dark sky above; the "indoor" cue is weak on
     # purpose: close-ups and paintings often lack a visible sky.
+    # Landscapes speak through colour too, which matters for paintings and for kinds of
+    # place ImageNet has no class for (a forest, a meadow): open sky above, blue below, green.
     sky_above = stats.top_smooth_fraction > 0.6
     if stats.is_night and sky_above:
         votes["night"] += 0.4
-    if stats.blue_fraction > 0.35 and sky_above and stats.texture < 0.05:
+    # (Colours at night are the lamps' and the blue hour's, not the landscape's.)
+    if stats.bottom_blue_fraction > 0.3 and sky_above and not stats.is_night:
         votes["water"] += 0.1
-        votes["sky"] += 0.05
+    if stats.green_fraction > 0.3 and not stats.is_night:
+        if sky_above:
+            votes["field"] += 0.15
+        else:
+            votes["forest"] += 0.1
+            votes["garden"] += 0.1
     if stats.white_fraction < SNOW_WHITE_FRACTION:
         votes["snow"] = 0.0
-    # A busy top third with no sky or foliage colours: a ceiling, shelves, a wall.
+    # A busy top third with no sky or foliage colours: a ceiling, shelves, a wall (in a
+    # photograph; in a painting it is more likely brushwork).
+    painted = any(weight >= PICTURE_MEDIUM_FLOOR and family.id == "picture_medium"
+                  for family, weight in zip(knowledge.families, evidence, strict=True))
     enclosed = (stats.top_smooth_fraction < 0.3 and stats.green_fraction < 0.2
-                and stats.blue_fraction < 0.2)
+                and stats.blue_fraction < 0.2 and not painted)
     if enclosed:
         for place_id, place in knowledge.places.items():
             if not place.indoor:
@@ -112,7 +129,6 @@ def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray,
 
 
 def choose_place(knowledge: SoundKnowledge, votes: dict[str, float]) -> tuple[Place | None, float]:
-    # Night is a time, not a landscape: a lake at night stays a lake.
     best = max((p for p in votes if p not in ("night", "garage")), key=votes.__getitem__)
     score = votes[best]
     if best == "water":
@@ -122,7 +138,9 @@ def choose_place(knowledge: SoundKnowledge, votes: dict[str, float]) -> tuple[Pl
             best = "lake" if lake >= sea else "sea"
     elif best in ("lake", "sea"):
         score = max(score, votes["water"])
-    if votes["night"] >= PLACE_FLOOR and votes["night"] > score:
+    # Night is the place only when no landscape is clear (a lake at night stays a lake).
+    landscape_clear = best in LANDSCAPES and score >= NIGHT_LANDSCAPE_FLOOR
+    if votes["night"] >= PLACE_FLOOR and votes["night"] > score and not landscape_clear:
         return knowledge.places["night"], votes["night"]
     if score < PLACE_FLOOR:
         return None, 0.0
@@ -198,7 +216,8 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
     candidates = []
     for index in np.argsort(-evidence):
         family, weight = knowledge.families[index], float(evidence[index])
-        floor = min_confidence + (SKY_OBJECT_MARGIN if family.sky_object else 0.0)
+        floor = (min_confidence + (SKY_OBJECT_MARGIN if family.sky_object else 0.0)
+                 + (TEXTURE_LIKE_MARGIN if family.texture_like else 0.0))
         if weight < min_confidence:
             break  # sorted: everything after is weaker still
         if weight < floor:

@@ -35,6 +35,7 @@ class ImageStatistics:
     white_fraction: float  # bright, nearly colourless pixels (snow, paper, overcast sky)
     top_brightness: float  # mean luma of the top third
     top_smooth_fraction: float  # top-third pixels with little texture (sky, fog, walls)
+    bottom_blue_fraction: float  # saturated blue in the bottom third (water, more often than not)
     aspect_ratio: float  # width / height
 
     @property
@@ -70,6 +71,8 @@ def measure(image: Image.Image) -> ImageStatistics:
     grad[:-1, :] += np.abs(np.diff(luma, axis=0))
     vivid = (sat > 0.25) & (val > 0.15)
     top = slice(0, ANALYSIS_SIDE_PX // 3)
+    bottom = slice(ANALYSIS_SIDE_PX - ANALYSIS_SIDE_PX // 3, ANALYSIS_SIDE_PX)
+    blue = vivid & (hue_deg >= 170) & (hue_deg < 260)
     width, height = image.size
     return ImageStatistics(
         brightness=float(luma.mean()),
@@ -79,13 +82,14 @@ def measure(image: Image.Image) -> ImageStatistics:
         texture=float(grad.mean() / 2.0),
         warm_fraction=float((vivid & ((hue_deg < 55) | (hue_deg > 330))).mean()),
         green_fraction=float((vivid & (hue_deg >= 70) & (hue_deg < 170)).mean()),
-        blue_fraction=float((vivid & (hue_deg >= 170) & (hue_deg < 260)).mean()),
+        blue_fraction=float(blue.mean()),
         brown_fraction=float(((hue_deg >= 10) & (hue_deg < 45) & (sat > 0.25) & (sat < 0.8)
                               & (val > 0.15) & (val < 0.75)).mean()),
         dark_fraction=float((luma < 0.15).mean()),
         white_fraction=float(((val > 0.8) & (sat < 0.12)).mean()),
         top_brightness=float(luma[top].mean()),
         top_smooth_fraction=float((grad[top] < 0.03).mean()),
+        bottom_blue_fraction=float(blue[bottom].mean()),
         aspect_ratio=width / max(height, 1),
     )
 

@@ -37,8 +37,9 @@ TILE_SIDE_PX = 192
 PIXEL_OFFSET = 127.0
 PIXEL_SCALE = 128.0
 N_GLOBAL_VIEWS = 2  # whole picture squeezed to a square, and its centre square
-# Big pictures are first reduced to about this side so cropping and resizing stay cheap.
-WORKING_SIDE_PX = 2 * INPUT_SIDE_PX * 2
+# Pictures are first reduced so their short side is this: enough for four tiles of
+# TILE_SIDE_PX, and cropping and resizing stay cheap.
+WORKING_SHORT_SIDE_PX = 2 * TILE_SIDE_PX
 
 
 def _square_views(image: Image.Image) -> list[Image.Image]:
@@ -102,9 +103,10 @@ class LiteDescribeEngine:
         if min(image.size) < 1:
             raise InvalidImage(f"image is {image.size[0]}x{image.size[1]} pixels", field="image")
         image = image.convert("RGB")
-        if max(image.size) > WORKING_SIDE_PX:
-            image = image.copy()
-            image.thumbnail((WORKING_SIDE_PX, WORKING_SIDE_PX), Image.BILINEAR, reducing_gap=2.0)
+        scale = WORKING_SHORT_SIDE_PX / min(image.size)
+        if scale < 1.0:
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, Image.BILINEAR, reducing_gap=2.0)
 
         # 2. Look: class probabilities per view, and plain image statistics
         view_probs = self.classify_views(image)

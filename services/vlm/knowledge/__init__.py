@@ -52,6 +52,7 @@ class SoundFamily:
     wearable: bool = False  # worn by someone: implies a person
     tabletop: bool = False  # rests on a table: implies the table
     sky_object: bool = False  # often mistaken for empty sky: needs stronger evidence
+    texture_like: bool = False  # often "seen" in mere texture (brushwork, fur, foliage)
     places: dict[str, float] = field(default_factory=dict)
     materials: tuple[str, ...] = ()
 
@@ -159,6 +160,7 @@ def load_knowledge() -> SoundKnowledge:
                 variants=() if silent else _variants(raw.get("variants", []), where),
                 silent=silent, wearable=raw.get("wearable", False),
                 tabletop=raw.get("tabletop", False), sky_object=raw.get("sky_object", False),
+                texture_like=raw.get("texture_like", False),
                 places=dict(raw.get("places", {})), materials=tuple(raw.get("materials", ())))
             if family.kind not in KINDS:
                 raise ValueError(f"{where}: unknown kind {family.kind!r}")
