@@ -105,8 +105,13 @@ class AccessControl:
             await self.app(scope, receive, send)
             return
         state = self.state_of()
+        presented = _presented_key(scope)
+        if not presented and not state.settings.api_keys_required and path == "/jobs":
+            scope.setdefault("state", {})["owner"] = None  # anonymous submit: no lookup
+            await self.app(scope, receive, send)
+            return
         try:
-            owner = await run_in_threadpool(self._check, state, path, _presented_key(scope))
+            owner = await run_in_threadpool(self._check, state, path, presented)
         except ImagewaveError as exc:
             await _error(exc, scope, receive, send)
             return

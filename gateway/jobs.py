@@ -86,7 +86,10 @@ class JobStore:
         return f"imagewave:owner:{owner}:active"
 
     def create(self, job_id: str, options: JobOptions, *, input_image: str,
-               input_midi: str | None = None, owner: str | None = None) -> None:
+               input_midi: str | None = None, owner: str | None = None,
+               pipeline=None) -> JobRecord:
+        """Write a queued job; with `pipeline`, only add the commands to it (the caller
+        executes it, e.g. together with the RQ enqueue). Returns the record as written."""
         now = time.time()
         fields = {
             "status": JobStatus.queued.value,
@@ -97,8 +100,9 @@ class JobStore:
             "input_midi": input_midi or "",
             "owner": owner or "",
         }
-        fields |= {f"stage:{s.value}": StageView(name=s).model_dump_json() for s in StageName}
-        pipe = self.redis.pipeline()
+        stages = [StageView(name=s) for s in StageName]
+        fields |= {f"stage:{view.name.value}": view.model_dump_json() for view in stages}
+        pipe = pipeline if pipeline is not None else self.redis.pipeline()
         pipe.hset(self.key(job_id), mapping=fields)
         pipe.expire(self.key(job_id), self.ttl_s)
         pipe.zadd(ACTIVE_KEY, {job_id: now})
@@ -106,7 +110,11 @@ class JobStore:
             pipe.sadd(self.owner_active_key(owner), job_id)
         self._event(pipe, job_id, {"stage": None, "status": JobStatus.queued.value,
                                    "progress": 0.0})
-        pipe.execute()
+        if pipeline is None:
+            pipe.execute()
+        return JobRecord(id=job_id, status=JobStatus.queued, created_at=now, updated_at=now,
+                         options=options, stages=stages, error=None, input_image=input_image,
+                         input_midi=input_midi, owner=owner)
 
     def active_count(self) -> int:
         """Jobs queued or running: the queue depth backpressure is measured in."""

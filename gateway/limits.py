@@ -9,6 +9,7 @@ Anonymous callers (keys not required) meet only the backpressure limit.
 
 from __future__ import annotations
 
+import threading
 import time
 
 from redis import Redis
@@ -32,11 +33,40 @@ class TooManyRequests(ImagewaveError):
         self.headers = {"Retry-After": str(self.retry_after_s)}
 
 
+class DepthEstimate:
+    """The queue depth without a Redis round trip per request while far from the limit:
+    the last count read plus the jobs this process admitted since, re-read when over 90% of
+    the limit or older than a second. Backpressure is approximate by nature; this keeps its
+    cost off the hot path."""
+
+    MAX_AGE_S = 1.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.read_at = float("-inf")
+        self.depth = 0
+
+    def over(self, jobs: JobStore, limit: int) -> int | None:
+        """The depth when it is at or over `limit`, else None (and count one admission)."""
+        with self.lock:
+            fresh = time.monotonic() - self.read_at < self.MAX_AGE_S
+            if fresh and self.depth + 1 < 0.9 * limit:
+                self.depth += 1
+                return None
+        depth = jobs.active_count()
+        with self.lock:
+            self.read_at, self.depth = time.monotonic(), depth + 1
+        return depth if depth >= limit else None
+
+
+_depth_estimate = DepthEstimate()
+
+
 def check_admission(redis: Redis, jobs: JobStore, settings: GatewaySettings,
                     owner: str | None) -> None:
     """Raise TooManyRequests when a new job must not be accepted now."""
-    depth = jobs.active_count()
-    if depth >= settings.max_queue_depth:
+    depth = _depth_estimate.over(jobs, settings.max_queue_depth)
+    if depth is not None:
         raise TooManyRequests(f"the queue is full ({depth} jobs waiting or running); "
                               "try again later", retry_after_s=BACKPRESSURE_RETRY_AFTER_S)
     if owner is None:

@@ -36,8 +36,9 @@ submit_responses: dict[int | str, dict] = error_responses | {
 }
 
 
-def job_view(state: GatewayState, record: JobRecord) -> JobView:
-    artifacts = [
+def job_view(state: GatewayState, record: JobRecord, *, fresh: bool = False) -> JobView:
+    """The public view; `fresh` (a job just queued) has no artifacts to list yet."""
+    artifacts = [] if fresh else [
         ArtifactView(name=a.name, url=f"/jobs/{record.id}/artifacts/{a.name}",
                      media_type=a.media_type, bytes=a.bytes)
         for a in state.store.list(record.id) if not a.name.startswith("input/")
@@ -79,39 +80,41 @@ async def create_job(
     job_options = parse_options(options)
     image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
     midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
-    # Decoding headers and parsing MIDI take CPU: off the event loop.
-    suffix = await run_in_threadpool(check_image, image_bytes, settings.max_image_pixels)
-    if midi_bytes is not None:
-        await run_in_threadpool(check_midi, midi_bytes, max_notes=settings.max_midi_notes,
-                                max_seconds=settings.max_midi_seconds)
-
-    submission = Submission(job_options, image_bytes, f"input/image.{suffix}", midi_bytes,
-                            owner, idempotency_key,
-                            idempotency.fingerprint(options, image_bytes, midi_bytes))
+    submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key,
+                            options)
+    # Content checks, files and Redis in one trip to the thread pool, off the event loop.
     record, replayed = await run_in_threadpool(_admit, state, submission)
     response.headers["Location"] = f"/jobs/{record.id}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return job_view(state, record)
+    return job_view(state, record, fresh=not replayed)
 
 
 @dataclass(frozen=True)
 class Submission:
     options: JobOptions
     image: bytes
-    image_name: str
     midi: bytes | None
     owner: str | None
     idempotency_key: str | None
-    fingerprint: str
+    raw_options: str | None
 
 
 def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool]:
-    """Limits, idempotency, then files, record and queue entry; (record, replayed)."""
+    """Content checks, limits, idempotency, then files, record and queue entry;
+    returns (record, replayed)."""
+    settings = state.settings
+    suffix = check_image(submission.image, settings.max_image_pixels)
+    if submission.midi is not None:
+        check_midi(submission.midi, max_notes=settings.max_midi_notes,
+                   max_seconds=settings.max_midi_seconds)
+    image_name = f"input/image.{suffix}"
     job_id, key, owner = new_job_id(), submission.idempotency_key, submission.owner
     if key is not None:
-        earlier = idempotency.claim(state.redis, owner, key, submission.fingerprint, job_id,
-                                    state.settings.idempotency_ttl_s)
+        fingerprint = idempotency.fingerprint(submission.raw_options, submission.image,
+                                              submission.midi)
+        earlier = idempotency.claim(state.redis, owner, key, fingerprint, job_id,
+                                    settings.idempotency_ttl_s)
         if earlier is not None:
             record = state.jobs.get(earlier)
             if record is None:
@@ -123,19 +126,21 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
     try:
         check_admission(state.redis, state.jobs, state.settings, owner)
         midi_name = "input/arrangement.mid" if submission.midi is not None else None
-        state.store.put_bytes(job_id, submission.image_name, submission.image)
+        state.store.put_bytes(job_id, image_name, submission.image)
         if submission.midi is not None:
             state.store.put_bytes(job_id, "input/arrangement.mid", submission.midi)
-        state.jobs.create(job_id, submission.options, input_image=submission.image_name,
-                          input_midi=midi_name, owner=owner)
-        created = True  # from here on the reaper enqueues it if we cannot
-        enqueue_job(state.queue, job_id, state.settings)
+        # Record and queue entry in one round trip (one MULTI/EXEC): both or neither.
+        with state.redis.pipeline() as pipe:
+            enqueue_job(state.queue, job_id, state.settings, pipeline=pipe)  # RQ WATCHes first
+            record = state.jobs.create(job_id, submission.options,
+                                       input_image=image_name,
+                                       input_midi=midi_name, owner=owner, pipeline=pipe)
+            pipe.execute()
+        created = True
     except BaseException:
         if key is not None and not created:
             idempotency.release(state.redis, owner, key)
         raise
-    record = state.jobs.get(job_id)
-    assert record is not None
     return record, False
 
 
