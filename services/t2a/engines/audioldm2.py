@@ -57,8 +57,7 @@ def load_language_model(model_id: str, dtype: torch.dtype):
     """
     from transformers import GPT2LMHeadModel
 
-    return GPT2LMHeadModel.from_pretrained(model_id, subfolder="language_model",
-                                           torch_dtype=dtype)
+    return GPT2LMHeadModel.from_pretrained(model_id, subfolder="language_model", dtype=dtype)
 
 
 class AudioLdm2SfxEngine:
