@@ -73,6 +73,12 @@ EXAMPLE_SOURCES: list[tuple[str, str, str, list[str], str, str]] = [
     ("hummingbird", "tiny bird", "tiny chip calls", [], "animals", "bird"),
     ("wolf", "thick fur", "long howl", [], "animals", "canine"),
     ("launch vehicle", "metal body", "engine rumble shaking the ground", [], "machines", "roar"),
+    ("trees in the wind", "leaves", "wind rustling the leaves overhead", [], "air", "rustle"),
+    ("sea breeze", "open air over the sea", "steady wind off the water", [], "air", "wind"),
+    ("lake breeze", "moving air", "wind breathing over the water", [], "air", "wind"),
+    ("mountain wind", "cold air", "gusts of wind sweeping over the ridges", ["howling"], "air",
+     "wind"),
+    ("cicadas", "", "buzzing in the trees", [], "animals", "cicadas"),
 ]
 
 

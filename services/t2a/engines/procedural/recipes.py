@@ -172,9 +172,8 @@ _RULES: list[Rule] = [
                                   "purr: 25 Hz low noise bursts, inhale/exhale")),
     (r"cicada", lambda t, m: Recipe("animals", partial(animals.insects, kind="cicadas"),
                                     "cicadas: broad pulsing noisy buzz")),
-    (r"bee\b|bees|wasp|fly\b|flies|mosquito|hornet|buzz\b|buzzing insect|buzz of",
-     lambda t, m: Recipe(
-        "animals", partial(animals.insects, kind="bees"), "insect wings: wandering rough buzz")),
+    (r"bee\b|bees|wasp|fly\b|flies|mosquito|hornet|buzz\b|buzzing|buzz of",
+     lambda t, m: _buzz(t)),
     (r"cricket|insect|grasshopper|katydid|bug|stridulat", lambda t, m: Recipe(
         "animals", partial(animals.insects, kind="crickets"),
         "crickets: a chorus of rough pulsed chirps")),
@@ -206,7 +205,8 @@ _RULES: list[Rule] = [
      r"spectator|children|kids|tourist|shopper|murmur|laugh|officer|person|man\b|woman",
      lambda t, m: Recipe("crowd", crowd.babble,
                          "crowd: nearby voices over syllable-modulated speech noise")),
-    (r"breath|sigh|exhal|inhal|snor|pant", lambda t, m: Recipe(
+    (r"breath|sigh|exhal|inhal|snor|pant", lambda t, m: _wind(t) if _matches(
+        t, r"wind\b|breeze|gust") else Recipe(
         "air", air.breath, "breathing: slow swells of band-passed noise")),
     # Machines
     (r"traffic|street|road|highway|intersection|avenue|cars passing|passing cars|cars pass",
@@ -252,7 +252,8 @@ _RULES: list[Rule] = [
         "air", air.flutter, "flutter: irregularly chopped noise with snaps")),
     (r"rustl", lambda t, m: _rustle_of(t)),
     (r"crinkl|crumpl|wrapper|foil|cellophane|page turn|pages turn", lambda t, m: _crinkle(t)),
-    (r"swish|sweep|broom|zip", lambda t, m: _swish()),
+    (r"swish|sweep|broom|zip", lambda t, m: _wind(t) if _matches(t, r"wind\b|breeze|gust")
+     else _swish()),
     # Solid objects by action
     (r"scrap|scratch|drag\b|drags|dragg|slid|grind|scuff|saw\b|sawing|sand\b|rub\b|rubb|"
      r"skitter|brush|gritty|bow drawn|bowed|bowing|gnaw",
@@ -272,10 +273,6 @@ _RULES: list[Rule] = [
      r"hammer|chop|clack|collid|set down|place", lambda t, m: Recipe(
         "modal", partial(modal.impacts, material=m or "wood", rate_hz=1.5),
         f"impacts: {m or 'wood'} hits with contact noise and detuned modes")),
-    # Wind last: it is often named as the cause of another sound
-    (r"wind|breeze|gust|air\b|draught|draft|sky|cloud|mountain|valley|cliff|desert", lambda t, m:
-        Recipe("air", air.gusts if _matches(t, "gust|strong|howl") else air.wind,
-               "wind: wandering broad noise bands over a low rumble")),
 ]
 
 
@@ -307,6 +304,24 @@ def _rustle(text: str) -> Recipe:
                   "rustle: granular noise grains carried by gusts")
 
 
+def _buzz(text: str) -> Recipe:
+    """A buzz is a cicada's, a phone's or (by default) flying insects' wings."""
+    if _matches(text, "cicada"):
+        return Recipe("animals", partial(animals.insects, kind="cicadas"),
+                      "cicadas: broad pulsing noisy buzz")
+    if _matches(text, "phone|vibrat|buzzer|pager|device"):
+        return Recipe("machines", machines.vibration, "vibration: bursts of a rough rattling buzz")
+    return Recipe("animals", partial(animals.insects, kind="bees"),
+                  "insect wings: wandering rough buzz")
+
+
+def _wind(text: str) -> Recipe:
+    if _matches(text, _FOLIAGE):
+        return _rustle(text)
+    return Recipe("air", air.gusts if _matches(text, "gust|strong|howl") else air.wind,
+                  "wind: wandering broad noise bands over a low rumble")
+
+
 def _rustle_of(text: str) -> Recipe:
     """"Rustling" is leaves, paper or cloth depending on what rustles (the first one named)."""
     kinds = ((_PAPER, _crinkle), (_FABRIC, lambda _: _swish()), (_FOLIAGE, _rustle))
@@ -326,9 +341,12 @@ def _unless_soft(text: str, hard: Recipe) -> Recipe:
     return hard
 
 
-# Nouns that say what a sound is made of but not what happens: they decide only when no action
-# or specific source is named in the same words ("water splashing" is a splash).
+# Nouns that say what a sound is made of, or wind that only moves other things: they decide
+# only when no action or specific source is named ("water splashing" is a splash).
 _WEAK_RULES: list[Rule] = [
+    # Wind is mostly heard through what it moves: "wind in the trees" is leaves rustling.
+    (r"wind\b|winds|windy|breeze|gust|air\b|draught|draft|sky|cloud|mountain|valley|cliff|"
+     r"desert|ridge", lambda t, m: _wind(t)),
     (r"water|liquid|lake|pond|puddle", lambda t, m: _stream()),
     (_PAPER, lambda t, m: _crinkle(t)),
     (_FABRIC, lambda t, m: _swish()),
@@ -352,16 +370,16 @@ def choose_recipe(source: SoundSource, variant: SoundVariant) -> Recipe:
     The play method says most about the sound ("engine idling" on a beach wagon is an engine),
     then the source's name, its timbre words, its material. Within the first of those texts
     that names anything, the earliest keyword wins ("tail flicking a splash at the water" is a
-    splash). Weak rules (bare materials: water, paper, fabric, foliage) are read only when no
-    text names an action or a specific source. The chosen rule's builder then reads all the
+    splash). Weak rules (bare materials: water, paper, fabric, foliage; wind) count only when
+    the same text names no action or specific source. The chosen rule's builder then reads all the
     words (to pick a surface, a kind of rustle, a material).
     """
     name, material_text = source.name.lower(), source.material.lower()
     play_method, timbre = variant.play_method.lower(), " ".join(variant.timbre).lower()
     material = material_of(material_text, name, play_method)
     everything = f"{play_method} {name} {timbre} {material_text}"
-    for rules in (_RULES, _WEAK_RULES):
-        for text in (play_method, name, timbre, material_text):
+    for text in (play_method, name, timbre, material_text):
+        for rules in (_RULES, _WEAK_RULES):
             build = _first_rule(text, rules)
             if build is not None:
                 return build(everything, material)
