@@ -55,7 +55,7 @@ def db_to_gain(db: float | np.ndarray) -> float | np.ndarray:
 def high_pass(planar: np.ndarray, sample_rate: int, cutoff_hz: float = 30.0) -> np.ndarray:
     """Remove sub-bass rumble and DC, which eat headroom and nobody hears."""
     sos = signal.butter(2, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
-    return signal.sosfilt(sos.astype(np.float32), planar, axis=-1).astype(np.float32)
+    return signal.sosfilt(sos.astype(np.float32), planar, axis=-1).astype(np.float32, copy=False)
 
 
 def integrated_loudness(planar: np.ndarray, sample_rate: int) -> float:
@@ -83,7 +83,9 @@ def true_peak(planar: np.ndarray) -> float:
     if planar.size == 0:
         return 0.0
     taps = TRUE_PEAK_PHASES.shape[1]
-    block = 2048
+    # Small blocks keep the oversampled share small: in a mastered mix about one 64-frame block
+    # in eight holds a sample within 6 dB of the peak, against most 2048-frame blocks.
+    block = 64
     channels, frames = planar.shape
     count = int(np.ceil(frames / block))
     padded = np.zeros((channels, count * block + 2 * taps), np.float32)
@@ -97,14 +99,17 @@ def true_peak(planar: np.ndarray) -> float:
     filter_taps = TRUE_PEAK_PHASES.T.ravel()  # polyphase order for upfirdn(up=4)
     for channel in range(channels):
         hot = np.flatnonzero(block_peaks[channel] * TRUE_PEAK_BOUND > sample_peak)
-        for chunk in np.array_split(hot, max(1, len(hot) // 512)):
+        for chunk in np.array_split(hot, max(1, len(hot) // 8192)):
             if chunk.size == 0:
                 continue
             # Each hot block with `taps` frames of context on both sides, filtered as a batch.
             starts = chunk * block
             windows = padded[channel][starts[:, None] + np.arange(block + 2 * taps)]
             oversampled = signal.upfirdn(filter_taps, windows, up=4, axis=1)
-            best = max(best, float(np.abs(oversampled).max()))
+            # Keep outputs whose 12 input frames all lie inside the window: the edges would be
+            # partial sums of the filter, not interpolated values.
+            valid = oversampled[:, 4 * (taps - 1):4 * windows.shape[1]]
+            best = max(best, float(np.abs(valid).max()))
     return best
 
 
@@ -163,13 +168,14 @@ class LoudnessModel:
     def __init__(self, planar: np.ndarray, sample_rate: int) -> None:
         meter = pyloudnorm.Meter(sample_rate)
         sos = np.vstack([signal.tf2sos(stage.b * stage.passband_gain, stage.a)
-                         for stage in meter._filters.values()])
+                         for stage in meter._filters.values()]).astype(np.float32)
         self.sample_rate = sample_rate
         self.frames = planar.shape[1]
         self.block_power = np.zeros(int(np.ceil(self.frames / BLOCK)))
         for channel in planar:  # one channel at a time keeps the extra memory small
-            weighted = signal.sosfilt(sos, channel)
-            squares = _block_view(weighted[None, :].astype(np.float32) ** 2)[0]
+            weighted = signal.sosfilt(sos, channel).astype(np.float32, copy=False)
+            np.square(weighted, out=weighted)
+            squares = _block_view(weighted[None, :])[0]
             self.block_power += squares.sum(axis=1, dtype=np.float64)
         gate_frames = meter.block_size * sample_rate
         step_frames = gate_frames * (1.0 - meter.overlap)

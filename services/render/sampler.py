@@ -24,7 +24,7 @@ import soxr
 
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
-from services.render.mastering import db_to_gain, master
+from services.render.mastering import BLOCK, db_to_gain, master
 from services.render.midi import assign_track_roles
 from services.render.sfz import Region, SfzInstrument, load_sample, read_sfz
 
@@ -304,6 +304,47 @@ def _apply_voice_limit(notes: list[_Note], cache: _VoiceCache) -> None:
         heapq.heappush(sounding, (note.start + length, index))
 
 
+def _add_track(stem: np.ndarray, cache: _VoiceCache, notes: list[_Note],
+               scratch: np.ndarray) -> np.ndarray:
+    """Add a track's notes into a (2, frames) stem; returns the (maybe grown) scratch buffer.
+
+    A track whose notes overlap a lot (strummed chords) is summed in mono first and panned
+    once, which halves the work per note; a sparse one is added note by note in stereo.
+    """
+    if not notes:
+        return scratch
+    waves = [cache.note(n.region, n.key, n.held, n.release_s) for n in notes]
+    first = min(n.start for n in notes)
+    last = max(n.start + len(w) for n, w in zip(notes, waves, strict=True))
+    longest = max(len(w) for w in waves)
+    if len(scratch) < longest:
+        scratch = np.empty(2 * longest, np.float32)
+    note_frames = sum(len(w) for w in waves)
+    same_pan = len({(n.pan_left, n.pan_right) for n in notes}) == 1
+    if same_pan and note_frames > 2 * (last - first):
+        mono = np.zeros(last - first, np.float32)
+        for note, wave in zip(notes, waves, strict=True):
+            scaled = scratch[: len(wave)]  # reused: no allocation per note
+            np.multiply(wave, np.float32(note.gain), out=scaled)
+            target = mono[note.start - first:note.start - first + len(wave)]
+            np.add(target, scaled, out=target)
+        for channel, pan in ((0, notes[0].pan_left), (1, notes[0].pan_right)):
+            target = stem[channel, first:last]
+            target += mono * np.float32(pan)
+        return scratch
+    left_channel, right_channel = stem[0], stem[1]
+    for note, wave in zip(notes, waves, strict=True):
+        stop = note.start + len(wave)
+        scaled = scratch[: len(wave)]
+        np.multiply(wave, np.float32(note.gain * note.pan_left), out=scaled)
+        target = left_channel[note.start:stop]
+        np.add(target, scaled, out=target)
+        np.multiply(wave, np.float32(note.gain * note.pan_right), out=scaled)
+        target = right_channel[note.start:stop]
+        np.add(target, scaled, out=target)
+    return scratch
+
+
 def _resolve(role: Role, instruments: dict[Role, _Instrument]) -> _Instrument:
     if role in instruments:
         return instruments[role]
@@ -367,6 +408,8 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
             key = (id(cache), note.region, note.key)
             needs[key] = max(needs.get(key, 0), length)
             total_frames = max(total_frames, note.start + length)
+    # Whole master blocks (at most 1.3 ms of extra silence) let the master chain work on views.
+    total_frames = -(-total_frames // BLOCK) * BLOCK
     for _, cache, _ in planned:
         for (cache_id, region_index, key), frames in needs.items():
             if cache_id == id(cache) and (region_index, key) not in cache.voices:
@@ -379,20 +422,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
         stem = stems.get(role)
         if stem is None:
             stem = stems[role] = np.zeros((2, total_frames), dtype=np.float32)
-        left_channel, right_channel = stem[0], stem[1]
-        for note in notes:
-            wave = cache.note(note.region, note.key, note.held, note.release_s)
-            stop = note.start + len(wave)
-            if len(scratch) < len(wave):
-                scratch = np.empty(2 * len(wave), np.float32)
-            scaled = scratch[: len(wave)]  # reused: no allocation per note
-            np.multiply(wave, np.float32(note.gain * note.pan_left), out=scaled)
-            target = left_channel[note.start:stop]
-            np.add(target, scaled, out=target)
-            np.multiply(wave, np.float32(note.gain * note.pan_right), out=scaled)
-            target = right_channel[note.start:stop]
-            np.add(target, scaled, out=target)
-
+        scratch = _add_track(stem, cache, notes, scratch)
     mix = np.zeros((2, total_frames), dtype=np.float32)
     for stem in stems.values():
         mix += stem
