@@ -4,6 +4,7 @@ both in the DOM and in a screenshot of it."""
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 from pathlib import Path
@@ -65,12 +66,12 @@ def _midi_file(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("with_api_key", [False, True], ids=["anonymous", "api-key+midi"])
+@pytest.mark.parametrize("with_api_key", [False, True], ids=["anonymous", "api-key+midi+drop"])
 def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_image: Path,
                                                       tmp_path: Path, with_api_key: bool):
-    """Anonymous: EventSource and plain links, generated arrangement. With a key (and an
-    uploaded MIDI), the job belongs to the key and is hidden (404) from any request without
-    it, so every request the page makes must carry it."""
+    """Anonymous: picked picture, EventSource and plain links, generated arrangement. With a
+    key: a dropped picture and an uploaded MIDI, and the job belongs to the key and is hidden
+    (404) from any request without it, so every request the page makes must carry it."""
     sync_playwright = _sync_playwright()
     page_errors: list[str] = []
     headers = {}
@@ -93,7 +94,15 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
                 page.fill("#api-key-input", headers["X-API-Key"])
             assert page.is_disabled("#submit-button")
 
-            page.set_input_files("#image-input", str(example_image))
+            if with_api_key:  # dropped on the page, as a person would
+                drop = page.evaluate_handle(
+                    "b64 => { const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));"
+                    " const data = new DataTransfer(); data.items.add(new File([bytes], "
+                    "'seaside.jpg', {type: 'image/jpeg'})); return data; }",
+                    base64.b64encode(example_image.read_bytes()).decode())
+                page.dispatch_event("#drop-zone", "drop", {"dataTransfer": drop})
+            else:  # picked with the file chooser
+                page.set_input_files("#image-input", str(example_image))
             if with_api_key:
                 page.set_input_files("#midi-input", str(_midi_file(tmp_path / "mine.mid")))
             page.wait_for_selector("#image-preview", state="visible", timeout=10_000)
