@@ -20,7 +20,9 @@ def enqueue_job(queue: Queue, job_id: str, settings: GatewaySettings, pipeline=N
     """Put the job on the queue; with `pipeline`, only add the commands (caller executes)."""
     # Retries go straight back on the queue (no interval): a scheduled retry would wait for an
     # RQ scheduler, which dies with its worker. Service outages already back off in clients.py.
-    retry = Retry(max=settings.job_retries) if settings.job_retries else None
+    # At the front: a job that lost its worker has waited its turn once already.
+    retry = (Retry(max=settings.job_retries, enqueue_at_front=True) if settings.job_retries
+             else None)
     queue.enqueue_call(RUN_JOB, args=(job_id,), job_id=job_id, timeout=settings.job_timeout_s,
                        result_ttl=settings.job_ttl_s, failure_ttl=settings.job_ttl_s,
                        retry=retry, description=f"imagewave job {job_id}",

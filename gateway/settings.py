@@ -48,9 +48,9 @@ class GatewaySettings(BaseServiceSettings):
     job_monitoring_interval_s: int = Field(
         default=5, ge=1, description="Worker heartbeat while a job runs (RQ's monitoring interval)")
     stale_job_after_s: float = Field(
-        default=20.0, gt=0, description="A running job whose worker sent no heartbeat for this "
+        default=15.0, gt=0, description="A running job whose worker sent no heartbeat for this "
                                         "long is abandoned: the reaper retries it")
-    reaper_interval_s: float = Field(default=5.0, gt=0, description="How often the reaper looks")
+    reaper_interval_s: float = Field(default=3.0, gt=0, description="How often the reaper looks")
     maintenance_interval_s: int = Field(default=60, ge=5,
                                         description="RQ's own registry maintenance interval")
     stage_timeout_s: dict[str, float] = Field(

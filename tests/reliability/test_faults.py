@@ -1,6 +1,6 @@
 """Fault injection with real processes: SIGKILLed workers and work-horses, a Redis crash and
 restart, a stopped service, a cancel while running. The stack runs with fast recovery timings
-(heartbeat 1 s, abandoned after 6 s of silence); production defaults are 5 s and 20 s."""
+(heartbeat 1 s, abandoned after 6 s of silence); production defaults are 5 s and 15 s."""
 
 from __future__ import annotations
 
