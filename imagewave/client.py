@@ -400,7 +400,22 @@ def add_submit_arguments(parser) -> None:
 def submit_command(args) -> int:
     """`imagewave submit IMAGE --server URL [--midi F] [--seconds S] [--sfx-seconds S]
     [--seed N] [-o DIR] [--bundle] [--api-key K] [--webhook-url URL]`: submit, show live
-    progress, download the song (or with --bundle the zip of everything)."""
+    progress, download the song (or with --bundle the zip of everything). Exit status 0 on
+    success, 1 if the job failed or was canceled, 2 if the server refused or was unreachable."""
+    import sys
+
+    try:
+        return _submit(args)
+    except ApiError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        print(f"imagewave: error{where}: {exc.message}", file=sys.stderr)
+        return 2
+    except httpx.TransportError as exc:
+        print(f"imagewave: error: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _submit(args) -> int:
     import sys
 
     options: dict[str, Any] = {}

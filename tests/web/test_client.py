@@ -95,3 +95,8 @@ def test_the_submit_command_downloads_the_song(served: Served, photo: Path, tmp_
     assert song.parent == tmp_path and song.suffix == ".wav"
     assert sf.info(song).duration >= 5
     assert "render: succeeded" in err and "job succeeded" in err
+
+    bad = tmp_path / "not-a-picture.jpg"
+    bad.write_bytes(b"GIF89a-but-not-really")
+    assert submit_command(parser.parse_args([str(bad), "--server", served.url])) == 2
+    assert "error (image)" in capsys.readouterr().err
