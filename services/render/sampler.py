@@ -4,7 +4,9 @@ Speed comes from caching, not from a per-sample loop: a song plays each (region,
 pitch ratio, so every such voice is resampled once with soxr (its loop unrolled first) and every
 note is then a slice of it times an envelope, added into its role's stem. Envelopes follow
 sfizz's ADSR (linear attack, exponential decay and release reaching -78 dB after the stage's
-time), so an instrument sounds the same here as in sfizz.
+time), so an instrument sounds the same here as in sfizz. `loop_sustain` regions keep looping
+through the release: our instruments follow the loop end with copies of the loop, so that is
+exactly what sfizz and FluidSynth play too.
 
 Per track: roles from `services.render.midi.assign_track_roles`, stereo placement (MIDI pan
 CC10 when present, else a spread per role), volume CC7, sustain pedal CC64, a voice limit that
@@ -29,6 +31,7 @@ from services.render.midi import assign_track_roles
 from services.render.sfz import Region, SfzInstrument, load_sample, read_sfz
 
 MAX_VOICES_PER_TRACK = 48
+NOTE_CACHE_BYTES = 256 * 2**20  # per instrument
 STOLEN_RELEASE_S = 0.01
 CHOKE_RELEASE_S = 0.006  # sfizz's off_mode=fast
 MIN_EXP_STAGE_S = 0.025  # sfizz clamps exponential stages to at least 25 ms
@@ -182,6 +185,7 @@ class _VoiceCache:
         self.sample_rate = sample_rate
         self.voices: dict[tuple[int, int], np.ndarray] = {}
         self.notes: dict[tuple[int, int, int, float], np.ndarray] = {}
+        self.cached_bytes = 0
 
     def speed(self, region_index: int, key: int) -> float:
         region = self.instrument.regions[region_index].region
@@ -227,7 +231,11 @@ class _VoiceCache:
             voice = self.voices[(region_index, key)]
             cached = voice[:length] * _envelope(region, held, release_s, length,
                                                 self.sample_rate)
-            self.notes[cache_key] = cached
+            # Arranged songs repeat the same note thousands of times; a long uploaded song of
+            # all-different durations must not keep every note in memory.
+            if self.cached_bytes + cached.nbytes <= NOTE_CACHE_BYTES:
+                self.notes[cache_key] = cached
+                self.cached_bytes += cached.nbytes
         return cached
 
     def note_length(self, region_index: int, key: int, held: int, release_s: float) -> int:
@@ -256,13 +264,14 @@ def _track_notes(track: pretty_midi.Instrument, instrument: _Instrument, cache: 
         for region_index in instrument.regions_for(midi_note.pitch, midi_note.velocity):
             loaded = instrument.regions[region_index]
             region = loaded.region
+            region_held = held
             if loaded.one_shot:  # one-shots ignore note-off and play the sample out
-                held = cache.natural_length(region_index, midi_note.pitch) or held
+                region_held = cache.natural_length(region_index, midi_note.pitch) or held
             left, right = _pan_gains(pan + region.pan / 100.0)
             gain = (track_gain * float(db_to_gain(region.volume))
                     * _velocity_gain(midi_note.velocity, region.amp_veltrack))
-            notes.append(_Note(region_index, midi_note.pitch, start, held, region.ampeg_release,
-                               gain, left, right))
+            notes.append(_Note(region_index, midi_note.pitch, start, region_held,
+                               region.ampeg_release, gain, left, right))
     _apply_choke(notes, instrument)
     _apply_voice_limit(notes, cache)
     return notes
@@ -313,17 +322,16 @@ def _add_track(stem: np.ndarray, cache: _VoiceCache, notes: list[_Note],
     """
     if not notes:
         return scratch
-    waves = [cache.note(n.region, n.key, n.held, n.release_s) for n in notes]
+    lengths = [cache.note_length(n.region, n.key, n.held, n.release_s) for n in notes]
     first = min(n.start for n in notes)
-    last = max(n.start + len(w) for n, w in zip(notes, waves, strict=True))
-    longest = max(len(w) for w in waves)
-    if len(scratch) < longest:
-        scratch = np.empty(2 * longest, np.float32)
-    note_frames = sum(len(w) for w in waves)
+    last = max(n.start + length for n, length in zip(notes, lengths, strict=True))
+    if len(scratch) < max(lengths):
+        scratch = np.empty(2 * max(lengths), np.float32)
     same_pan = len({(n.pan_left, n.pan_right) for n in notes}) == 1
-    if same_pan and note_frames > 2 * (last - first):
+    if same_pan and sum(lengths) > 2 * (last - first):
         mono = np.zeros(last - first, np.float32)
-        for note, wave in zip(notes, waves, strict=True):
+        for note in notes:
+            wave = cache.note(note.region, note.key, note.held, note.release_s)
             scaled = scratch[: len(wave)]  # reused: no allocation per note
             np.multiply(wave, np.float32(note.gain), out=scaled)
             target = mono[note.start - first:note.start - first + len(wave)]
@@ -333,7 +341,8 @@ def _add_track(stem: np.ndarray, cache: _VoiceCache, notes: list[_Note],
             target += mono * np.float32(pan)
         return scratch
     left_channel, right_channel = stem[0], stem[1]
-    for note, wave in zip(notes, waves, strict=True):
+    for note in notes:
+        wave = cache.note(note.region, note.key, note.held, note.release_s)
         stop = note.start + len(wave)
         scaled = scratch[: len(wave)]
         np.multiply(wave, np.float32(note.gain * note.pan_left), out=scaled)
