@@ -14,6 +14,7 @@ from gateway.auth import AccessControl
 from gateway.connection import connect_redis
 from gateway.dependencies import GatewayState, StateDep
 from gateway.jobs import JobStore
+from gateway.limits import FORM_OVERHEAD_BYTES, BodySizeLimit
 from gateway.queue import job_queue
 from gateway.recovery import ReaperThread
 from gateway.routes import bundle, events, jobs, web
@@ -48,6 +49,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(AccessControl, state_of=lambda: app.state.gateway)
+    app.add_middleware(BodySizeLimit, max_body_bytes=lambda: settings.max_upload_bytes
+                       + settings.max_midi_bytes + FORM_OVERHEAD_BYTES)
     app.include_router(jobs.router)
     app.include_router(events.router)
     app.include_router(bundle.router)

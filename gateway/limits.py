@@ -16,7 +16,7 @@ from redis import Redis
 
 from gateway.jobs import JobStore
 from gateway.settings import GatewaySettings
-from imagewave.errors import ImagewaveError
+from imagewave.errors import ImagewaveError, PayloadTooLarge
 
 # How long a client told "queue full" should wait: about the time a worker needs for a job.
 BACKPRESSURE_RETRY_AFTER_S = 15
@@ -86,3 +86,45 @@ def check_admission(redis: Redis, jobs: JobStore, settings: GatewaySettings,
         raise TooManyRequests(
             f"this API key has {active} jobs queued or running; the limit is "
             f"{settings.key_max_active_jobs}", retry_after_s=ACTIVE_LIMIT_RETRY_AFTER_S)
+
+
+# Multipart framing and the options field on top of the two files.
+FORM_OVERHEAD_BYTES = 256 * 1024
+
+
+class BodySizeLimit:
+    """Refuse an oversized POST before it is read: Starlette would otherwise spool the whole
+    upload to a temporary file before the route could say 413. A declared Content-Length over
+    the limit gets 413 at once; a body without one is cut off when it passes the limit."""
+
+    def __init__(self, app, *, max_body_bytes) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes  # () → int: settings are known after the lifespan
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes()
+        declared = next((value for name, value in scope["headers"]
+                         if name == b"content-length"), None)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            error = PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+            from fastapi.responses import JSONResponse
+
+            response = JSONResponse(error.to_response().model_dump(), status_code=413,
+                                    headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, counting_receive, send)

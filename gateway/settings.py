@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, PositiveFloat, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from imagewave.contracts.jobs import StageName
 from imagewave.images import DEFAULT_MAX_PIXELS
 from imagewave.settings import BaseServiceSettings, default_data_dir
 
@@ -53,7 +54,7 @@ class GatewaySettings(BaseServiceSettings):
     reaper_interval_s: float = Field(default=3.0, gt=0, description="How often the reaper looks")
     maintenance_interval_s: int = Field(default=60, ge=5,
                                         description="RQ's own registry maintenance interval")
-    stage_timeout_s: dict[str, float] = Field(
+    stage_timeout_s: dict[StageName, PositiveFloat] = Field(
         default_factory=dict, description="Per-stage service call limit (seconds), e.g. "
                                           '{"sfx": 600}; unset stages use service_timeout_s')
     # Backpressure and access (gateway/limits.py, gateway/auth.py)

@@ -161,3 +161,20 @@ def test_retention_removes_expired_jobs_files_only(redis_url, tmp_path):
     assert not store.job_dir("expiredjob0001").exists()
     assert store.exists("livejob0000001", "mix.wav")
     assert store.exists("youngorphan001", "mix.wav")  # inside the grace period
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(redis_url, tmp_path, photo):
+    with make_client(redis_url, tmp_path, max_upload_bytes=100_000,
+                     max_midi_bytes=100_000) as client:
+        declared = submit(client, b"\xff\xd8" + b"\x00" * 3_000_000)
+        assert declared.status_code == 413
+        assert declared.json()["error"]["code"] == "payload_too_large"
+
+        def chunks():
+            for _ in range(40):
+                yield b"\x00" * 100_000
+
+        streamed = client.post("/jobs", content=chunks(),
+                               headers={"content-type": "multipart/form-data; boundary=x"})
+        assert 400 <= streamed.status_code < 500
+        assert submit(client, photo.read_bytes()).status_code == 202
