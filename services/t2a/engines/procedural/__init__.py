@@ -94,7 +94,7 @@ class ProceduralSfxEngine:
 def _keep_non_musical(samples: np.ndarray, sample_rate: int,
                       rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """Raise a noise bed (following the effect's own loudness) under a too-tonal effect until it
-    scores below the threshold; three steps of 6 dB at most."""
+    scores below the threshold, in 6 dB steps from -12 dB to +6 dB."""
     score = tonality(samples, sample_rate)
     if score < NON_MUSICAL_TONALITY_MAX:
         return samples, ""
@@ -103,7 +103,7 @@ def _keep_non_musical(samples: np.ndarray, sample_rate: int,
     bed = bandpass(pink_noise(ctx), sample_rate, 150, 9000) * (envelope + 0.02 * envelope.max())
     bed = bed / (rms(bed) + 1e-12) * rms(samples)
     first = score
-    for level_db in (-12.0, -6.0, 0.0):
+    for level_db in (-12.0, -6.0, 0.0, 6.0):
         masked = normalise_peak(samples + bed * 10 ** (level_db / 20), _PEAK)
         score = tonality(masked, sample_rate)
         if score < NON_MUSICAL_TONALITY_MAX:
