@@ -184,6 +184,9 @@ class LoudnessModel:
         self.gate_bounds = [(int(j * step_frames), int(j * step_frames + gate_frames))
                             for j in range(max(count, 0))]
         self.gate_frames = gate_frames
+        if not self.gate_bounds and self.frames:  # shorter than one gating block: one block
+            self.gate_bounds = [(0, self.frames)]
+            self.gate_frames = self.frames
         self.exact = all(lo % BLOCK == 0 and hi % BLOCK == 0 for lo, hi in self.gate_bounds)
 
     def loudness(self, block_gain_energy: np.ndarray | float = 1.0) -> float:
@@ -265,7 +268,7 @@ def master(planar: np.ndarray, sample_rate: int, *, target_lufs: float,
     raw_peaks = np.abs(_block_view(audio)).max(axis=(0, 2))
     compressed_peaks = raw_peaks * np.maximum(compressor_edges[:-1], compressor_edges[1:])
     ceiling_db = true_peak_dbtp - 0.3  # sample-peak ceiling; inter-sample overs use the margin
-    for _ in range(6):  # converge loudness after limiting, all in the block domain
+    for _ in range(12):  # converge loudness after limiting, all in the block domain
         static = float(db_to_gain(gain_db))
         limiter_edges = _edges(limiter_gain(compressed_peaks * static, sample_rate,
                                             ceiling=float(db_to_gain(ceiling_db))))
