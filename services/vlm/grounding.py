@@ -258,7 +258,10 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
     if place is not None and place.id == "indoor" and sources:
         place = None
     if place is not None:
-        natural = place.id in NATURAL_PLACES and not stats.is_monochrome
+        # Wildlife only where the picture looks alive and wild: not in monochrome, not where
+        # the evidence also says street (a city at night has no crickets worth naming).
+        natural = (place.id in NATURAL_PLACES and not stats.is_monochrome
+                   and votes["street"] < PLACE_FLOOR)
         for ambience in place.ambience:
             if ambience.wildlife and not natural:
                 continue

@@ -20,6 +20,7 @@ from imagewave.contracts.scene import Role, SoundSource, SoundVariant
 KNOWLEDGE_DIR = Path(__file__).parent
 CLASS_NAMES_FILE = KNOWLEDGE_DIR / "imagenet_classes.txt"
 PLACES_FILE = KNOWLEDGE_DIR / "places.toml"
+DISPLAY_NAMES_FILE = KNOWLEDGE_DIR / "display_names.toml"
 FAMILY_FILES = sorted(KNOWLEDGE_DIR.glob("families_*.toml"))
 MATERIAL_TAGS = frozenset({"wood", "metal", "fabric", "glass", "ceramic", "plastic", "stone",
                            "paper", "leaves", "leather", "shell"})
@@ -85,7 +86,8 @@ class Place:
 
 @dataclass(frozen=True)
 class SoundKnowledge:
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # ImageNet's own names, in class order
+    display_names: tuple[str, ...]  # the same, as a listener would say them
     families: tuple[SoundFamily, ...]
     places: dict[str, Place]
     family_of_class: np.ndarray  # (1000,) int: index into `families`
@@ -96,8 +98,9 @@ class SoundKnowledge:
         return class_probs @ self.membership
 
     def top_class_name(self, family_index: int, class_probs: np.ndarray) -> str:
+        """Display name of the family's most likely class."""
         members = np.asarray(self.families[family_index].class_indices)
-        return self.class_names[members[np.argmax(class_probs[members])]]
+        return self.display_names[members[np.argmax(class_probs[members])]]
 
 
 def _variants(raw: list[dict], where: str) -> tuple[Variant, ...]:
@@ -136,6 +139,11 @@ def load_knowledge() -> SoundKnowledge:
     class_names = tuple(CLASS_NAMES_FILE.read_text().splitlines())
     if len(class_names) != 1000:
         raise ValueError(f"{CLASS_NAMES_FILE} has {len(class_names)} classes, expected 1000")
+
+    renames = tomllib.loads(DISPLAY_NAMES_FILE.read_text())
+    if unknown := set(renames) - set(class_names):
+        raise ValueError(f"{DISPLAY_NAMES_FILE.name}: unknown classes {sorted(unknown)}")
+    display_names = tuple(renames.get(name, name) for name in class_names)
 
     places_raw = tomllib.loads(PLACES_FILE.read_text())["place"]
     places = {
@@ -179,5 +187,6 @@ def load_knowledge() -> SoundKnowledge:
                          + ", ".join(f"{i} {class_names[i]!r}" for i in missing[:20]))
     membership = np.zeros((len(class_names), len(families)), dtype=np.float32)
     membership[np.arange(len(class_names)), owner] = 1.0
-    return SoundKnowledge(class_names=class_names, families=tuple(families), places=places,
+    return SoundKnowledge(class_names=class_names, display_names=display_names,
+                          families=tuple(families), places=places,
                           family_of_class=owner, membership=membership)

@@ -57,3 +57,10 @@ def test_every_entry_makes_a_valid_source():
     for place in knowledge.places.values():
         for ambience in place.ambience:
             assert ambience.source(0.4).variants
+
+
+def test_display_names_read_like_speech():
+    knowledge = load_knowledge()
+    assert knowledge.display_names[knowledge.class_names.index("sorrel")] == "horse"
+    assert knowledge.display_names[knowledge.class_names.index("tabby")] == "tabby"
+    assert len(knowledge.display_names) == len(knowledge.class_names)
