@@ -81,6 +81,7 @@ def cmd_timbre(args: argparse.Namespace) -> int:
 
 def cmd_instruments(args: argparse.Namespace) -> int:
     import soundfile as sf
+
     from services.render.instruments import build_instrument
 
     samples, sample_rate = sf.read(args.wav, dtype="float32", always_2d=True)
@@ -92,9 +93,9 @@ def cmd_instruments(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     import soundfile as sf
+
     from services.render.midi import load_midi
     from services.render.sampler import render_song
-
     from services.render.settings import RenderSettings
 
     settings = RenderSettings()
@@ -216,6 +217,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return stack.wait()
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    from imagewave.client import submit_command
+
+    return submit_command(args)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from gateway.settings import GatewaySettings
     from gateway.worker import run_worker
@@ -300,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", dest="fresh", action="store_false",
                    help="keep finished stages in DIR instead of starting over")
     p.set_defaults(run=cmd_compose)
+
+    from imagewave.client import add_submit_arguments
+
+    p = commands.add_parser("submit", help="send IMAGE to a running server, follow its progress, "
+                                           "download the song")
+    add_submit_arguments(p)
+    p.set_defaults(run=cmd_submit)
 
     p = commands.add_parser("serve", help="gateway + services + RQ workers on this machine")
     p.add_argument("--host", default="127.0.0.1")
