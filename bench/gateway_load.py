@@ -165,10 +165,11 @@ async def run_load(port: int, body: bytes, content_type: str, rate: float,
             "mean_ms": round(statistics.fmean(latencies) * 1000, 2)}
 
 
-def serve(app: str, port: int, processes: int, env: dict[str, str]) -> subprocess.Popen:
+def serve(app: str, port: int, processes: int, env: dict[str, str], *, loop: str = "uvloop",
+          http: str = "httptools") -> subprocess.Popen:
     argv = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(processes), "--log-level", "warning",
-            "--no-access-log", "--loop", "uvloop", "--http", "httptools"]
+            "--no-access-log", "--loop", loop, "--http", http]
     process = subprocess.Popen(argv, env=env, cwd=REPO)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -188,6 +189,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--only", choices=["gateway", "bare"], default=None)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--http", choices=["httptools", "h11"], default="httptools")
     args = parser.parse_args()
 
     image = photo_of_about(50_000)
@@ -204,7 +206,7 @@ def main() -> None:
                 if args.only and name != args.only:
                     continue
                 port = free_port()
-                server = serve(app, port, args.processes, env)
+                server = serve(app, port, args.processes, env, loop=args.loop, http=args.http)
                 try:
                     results[name] = asyncio.run(run_load(port, body, content_type, args.rate,
                                                          args.seconds))
@@ -214,7 +216,8 @@ def main() -> None:
         finally:
             redis.stop()
     print(json.dumps({"photo_bytes": len(image), "rate": args.rate, "seconds": args.seconds,
-                      "uvicorn_processes": args.processes, "results": results}, indent=2))
+                      "uvicorn_processes": args.processes, "loop": args.loop, "http": args.http,
+                      "load_average": os.getloadavg()[0], "results": results}, indent=2))
 
 
 if __name__ == "__main__":
