@@ -15,7 +15,7 @@ import numpy as np
 @dataclass(frozen=True)
 class PitchEstimate:
     pitch: float | None  # MIDI pitch (fractional); None when no frame is voiced
-    voiced_fraction: float  # share of analysed frames with a clear period
+    voiced_fraction: float  # share of sounding frames (within 30 dB of the loudest) with a period
     clarity: float  # 1 - median YIN dip of voiced frames (1 = perfectly periodic)
 
 
@@ -81,7 +81,8 @@ def estimate_pitch(samples: np.ndarray, sample_rate: int, *, fmin_hz: float = 30
         dips.append(dip)
     periods_arr, dips_arr = np.asarray(periods), np.asarray(dips)
     voiced = dips_arr < threshold
-    voiced_fraction = float(voiced.sum() / len(starts))
+    # Share of the sounding frames: a plucked note that has died away is not less pitched.
+    voiced_fraction = float(voiced.sum() / len(frames))
     if not voiced.any():
         return PitchEstimate(None, voiced_fraction, float(1 - np.median(dips_arr)))
     pitches = hz_to_midi(sample_rate / periods_arr[voiced])
