@@ -53,6 +53,8 @@ LARGE_KINDS = frozenset({"building", "structure", "place", "plant"})
 # A surface (planks, leaf litter) is named only when no object is this sure: otherwise the
 # picture is about the object, and its material is already said.
 SURFACE_MAX_OBJECT = 0.5
+# An object this sure makes the picture a close-up of it: its place keeps only plain ambience.
+CLOSE_UP_EVIDENCE = 0.6
 
 
 @dataclass
@@ -259,9 +261,11 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
         place = None
     if place is not None:
         # Wildlife only where the picture looks alive and wild: not in monochrome, not where
-        # the evidence also says street (a city at night has no crickets worth naming).
+        # the evidence also says street (a city at night has no crickets worth naming), and
+        # not behind a close-up of something else (the picture is about that thing).
+        close_up = bool(candidates) and candidates[0].evidence >= CLOSE_UP_EVIDENCE
         natural = (place.id in NATURAL_PLACES and not stats.is_monochrome
-                   and votes["street"] < PLACE_FLOOR)
+                   and votes["street"] < PLACE_FLOOR and not close_up)
         for ambience in place.ambience:
             if ambience.wildlife and not natural:
                 continue

@@ -177,3 +177,17 @@ def test_the_service_serves_the_lite_engine(golden_path):
     response = serving.describe(buffer.getvalue())
     assert response.engine is DescribeEngineName.lite
     assert any("espresso" in s.name or "cup" in s.material for s in response.scene.sound_sources)
+
+
+def test_evaluation_reports_a_missing_golden_file_and_a_missing_image(tmp_path, golden_path):
+    from imagewave.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="cannot be read"):
+        evaluate_scenes(tmp_path / "nope.json")
+    golden = json.loads(golden_path.read_text())
+    item = dict(golden["images"][0], image="images/does-not-exist.jpg")
+    (tmp_path / "golden.json").write_text(json.dumps({"images": [item]}))
+    result = evaluate_scenes(tmp_path / "golden.json", out_dir=tmp_path / "out")
+    # scored like the shared script scores a missing prediction
+    assert result["mean"] == {"recall": 0.0, "precision": 0.0, "hallucination": 1.0}
+    assert not list((tmp_path / "out").glob("*.json"))
