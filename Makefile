@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Reference renderers for the instrument tests (FluidSynth + GM soundfont) and a browser for
 # the web page test. Installed only when missing; needs root (as on CI and dev machines here).
-APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium redis-server ffmpeg
+APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium redis-server
 DEMO_IMAGE := examples/seaside.jpg
 DEMO_OUT   := out/demo
 
