@@ -79,6 +79,7 @@ EXAMPLE_SOURCES: list[tuple[str, str, str, list[str], str, str]] = [
     ("mountain wind", "cold air", "gusts of wind sweeping over the ridges", ["howling"], "air",
      "wind"),
     ("cicadas", "", "buzzing in the trees", [], "animals", "cicadas"),
+    ("wheelbarrow", "metal tray", "wheels rolling over the grass", [], "modal", "rolling"),
 ]
 
 

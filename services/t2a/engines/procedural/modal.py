@@ -171,6 +171,9 @@ def creak(ctx: SynthContext, material: str = "wood", *, creaks_per_s: float = 0.
 def rolling(ctx: SynthContext, material: str = "plastic", *, surface: str = "stone",
             speed: float = 1.0) -> np.ndarray:
     """Wheels, carts, rolling balls: low rumble modulated by surface bumps plus small ticks."""
+    # Loose ground rolls like small stones (gravel, sand) or muffles the ticks (grass, snow).
+    surface = surface if surface in MATERIALS else {"gravel": "stone", "sand": "stone"}.get(
+        surface, "rubber")
     rumble = lowpass(brown_noise(ctx), ctx.sample_rate, 300 + 200 * ctx.brightness)
     rumble *= control_curve(ctx, 3.0 * speed, 0.5, 1.0)
     ticks = impacts(SynthContext(ctx.rng, ctx.sample_rate, ctx.n_samples, ctx.brightness,
