@@ -183,7 +183,8 @@ def envelope_correlation(a: np.ndarray, b: np.ndarray, sample_rate: int, *,
                          smoothing_s: float = 0.05) -> float:
     """Pearson correlation of the two clips' smoothed amplitude envelopes (common length).
 
-    1.0 when both envelopes are flat (nothing to disagree about); 0.0 when only one is.
+    1.0 when both envelopes are flat (within ±0.4 dB: nothing to disagree about); 0.0 when only
+    one is.
     """
     env_a = amplitude_envelope(a, sample_rate, smoothing_s=smoothing_s)
     env_b = amplitude_envelope(b, sample_rate, smoothing_s=smoothing_s)
@@ -191,10 +192,15 @@ def envelope_correlation(a: np.ndarray, b: np.ndarray, sample_rate: int, *,
     return _pearson(env_a[:length], env_b[:length])
 
 
+# An envelope whose standard deviation is under 5 % of its mean wobbles by less than ±0.4 dB,
+# below the ~1 dB just-noticeable loudness difference: it has no shape to keep, and correlating
+# two such envelopes would only correlate their random ripple.
+_FLAT_ENVELOPE_VARIATION = 0.05
+
+
 def _pearson(env_a: np.ndarray, env_b: np.ndarray) -> float:
-    # "Flat" is relative to the envelope's level (rounding in the smoothing leaves ~1e-16).
-    flat_a = np.std(env_a) <= 1e-6 * (np.abs(env_a).mean() + 1e-12)
-    flat_b = np.std(env_b) <= 1e-6 * (np.abs(env_b).mean() + 1e-12)
+    flat_a = np.std(env_a) <= _FLAT_ENVELOPE_VARIATION * (np.abs(env_a).mean() + 1e-12)
+    flat_b = np.std(env_b) <= _FLAT_ENVELOPE_VARIATION * (np.abs(env_b).mean() + 1e-12)
     if flat_a or flat_b:
         return 1.0 if flat_a and flat_b else 0.0
     return float(np.clip(np.corrcoef(env_a, env_b)[0, 1], -1.0, 1.0))

@@ -162,3 +162,18 @@ def test_keyboard_takes_the_effects_colour(effects) -> None:
         effects["car"], SR)
     assert spectral_centroid_hz(bright.samples, SR) > 1.2 * spectral_centroid_hz(dark.samples, SR)
     assert bright.root_pitch == dark.root_pitch
+
+
+@pytest.mark.parametrize("sample_rate", [16_000, 96_000])
+def test_steady_effects_give_steady_voices(sample_rate: int) -> None:
+    """A steady hiss has no envelope shape; its voices must stay steady too (within ±0.4 dB),
+    and a slowly swelling one must swell with it."""
+    rng = np.random.default_rng(9)
+    t = np.arange(2 * sample_rate) / sample_rate
+    hiss = rng.standard_normal(len(t)) * 0.3
+    swelling = hiss * (0.2 + np.sin(np.pi * t / 2.0) ** 2)
+    for role in MELODIC:
+        steady = DspTimbreEngine().transfer(hiss, sample_rate, role).samples
+        assert envelope_correlation(hiss, steady, sample_rate) == 1.0, role
+        swell = DspTimbreEngine().transfer(swelling, sample_rate, role).samples
+        assert envelope_correlation(swelling, swell, sample_rate) > 0.95, role
