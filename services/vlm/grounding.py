@@ -278,9 +278,12 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
         sources.append(fallback.ambience[0].source(0.3))
         place = place or fallback
 
+    # Engines and launches make a picture tense whatever its colours; a parked bike less so
+    # than a rocket or a jet.
     energy = 0.0
     for c in candidates:
         if c.family.kind == "vehicle":
-            energy = max(energy, 0.6 * min(1.0, c.evidence * 2))
+            strength = 1.0 if c.family.sky_object else 0.5
+            energy = max(energy, strength * c.evidence)
     return Grounding(sources=sources[:16], place=place, place_confidence=place_confidence,
                      objects=candidates, energy=energy)

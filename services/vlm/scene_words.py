@@ -143,8 +143,8 @@ def estimate_mood(stats: ImageStatistics, *, energy_hint: float = 0.0) -> Mood:
     valence = (1.6 * (stats.brightness - 0.42) + 1.2 * (stats.saturation - 0.25)
                + 1.0 * stats.warmth - (0.25 if stats.is_monochrome else 0.0)
                - (0.2 if stats.is_misty else 0.0))
-    arousal = (0.8 * (stats.saturation - 0.4) + 5.0 * (stats.texture - 0.05)
-               + 1.0 * (stats.contrast - 0.22) + 0.6 * energy_hint
+    arousal = (0.4 * (stats.saturation - 0.4) + 5.0 * (stats.texture - 0.05)
+               + 1.0 * (stats.contrast - 0.22) + 0.8 * energy_hint - 0.1
                - (0.3 if stats.is_misty else 0.0))
     return Mood(valence=round(float(np.clip(valence, -1.0, 1.0)), 3),
                 arousal=round(float(np.clip(arousal, -1.0, 1.0)), 3))
