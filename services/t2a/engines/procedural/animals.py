@@ -108,8 +108,9 @@ def _voiced_call(ctx: SynthContext, length_s: float, f0_start_hz: float, f0_end_
     voiced = resonator_bank(source, ctx.sample_rate, formants, formants * 0.15,
                             np.ones(len(formants)))
     voiced += highpass(breath, ctx.sample_rate, 2000) * breathiness * 0.3
-    attack = int(0.015 * ctx.sample_rate)
+    attack, release = int(0.015 * ctx.sample_rate), int(0.06 * ctx.sample_rate)
     envelope = np.minimum(1.0, np.arange(length) / attack) * np.linspace(1, 0.2, length) ** 0.7
+    envelope *= np.minimum(1.0, np.arange(length)[::-1] / release)  # the call dies away
     return voiced * envelope
 
 
@@ -142,6 +143,24 @@ def low_call(ctx: SynthContext) -> np.ndarray:
     """Cattle, horses, large animals: long low rough calls."""
     return calls(ctx, f0_hz=(90, 160), length_s=(0.6, 1.4), rate_hz=0.35,
                  formants_hz=(350, 900, 2000), breathiness=0.5, jitter=0.18, glide=-0.2)
+
+
+def neigh(ctx: SynthContext) -> np.ndarray:
+    """Horses, donkeys: a high whinny that falls, its pitch shaking (the "trill"), then snorts."""
+    out = np.zeros(ctx.n_samples)
+    for onset_s in event_times_s(ctx, 0.3 * ctx.density, jitter=0.2):
+        length_s = ctx.rng.uniform(0.8, 1.3)
+        call = _voiced_call(ctx, length_s, ctx.rng.uniform(700, 950), ctx.rng.uniform(300, 420),
+                            (900, 1700, 3000), breathiness=0.45, jitter=0.16)
+        trill = 1 + 0.5 * np.sin(2 * np.pi * ctx.rng.uniform(9, 14) * np.arange(len(call))
+                                 / ctx.sample_rate)
+        add_at(out, call * trill, int(onset_s * ctx.sample_rate))
+        snort_len = int(0.25 * ctx.sample_rate)
+        snort = bandpass(pink_noise(ctx, snort_len), ctx.sample_rate, 200, 2500)
+        add_at(out, snort * np.hanning(snort_len) * 0.5, int((onset_s + length_s + 0.2)
+                                                              * ctx.sample_rate))
+    room = bandpass(pink_noise(ctx), ctx.sample_rate, 100, 6000)
+    return mix_at_rms([(out, 0.0), (room, -22.0)])
 
 
 def croak(ctx: SynthContext) -> np.ndarray:

@@ -80,13 +80,14 @@ def hum(ctx: SynthContext, *, mains_hz: float = 50.0) -> np.ndarray:
 def traffic(ctx: SynthContext) -> np.ndarray:
     """Roads and streets: cars passing (swelling noise with a tyre hiss) over a distant rumble."""
     out = np.zeros(ctx.n_samples)
-    for pass_s in event_times_s(ctx, 0.5 * ctx.density, regular=False, start_s=-1.0):
+    for pass_s in event_times_s(ctx, 1.0 * ctx.density, regular=False, start_s=-1.5):
         length = int(ctx.rng.uniform(2.0, 4.0) * ctx.sample_rate)
         car = bandpass(pink_noise(ctx, length), ctx.sample_rate, 60, ctx.rng.uniform(2000, 6000))
         car *= np.hanning(length) ** 2
         add_at(out, car * ctx.rng.uniform(0.3, 1.0), int(pass_s * ctx.sample_rate))
     rumble = lowpass(brown_noise(ctx), ctx.sample_rate, 250) * control_curve(ctx, 0.3, 0.6, 1)
-    return mix_at_rms([(out, 0.0), (rumble, -3.0)])
+    distant = bandpass(pink_noise(ctx), ctx.sample_rate, 80, 2500)  # the road further off
+    return mix_at_rms([(out, 0.0), (rumble, -3.0), (distant, -9.0)])
 
 
 def train(ctx: SynthContext) -> np.ndarray:

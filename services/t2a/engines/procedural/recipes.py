@@ -184,7 +184,9 @@ _RULES: list[Rule] = [
         "animals", animals.meow, "cat: rough breathy meows gliding up")),
     (r"bark|dog|puppy|hound|woof|growl|wolf", lambda t, m: Recipe(
         "animals", animals.bark, "dog: short rough jittered barks")),
-    (r"cow|moo|cattle|bull\b|ox\b|horse|neigh|whinn|sheep|bleat|goat|elephant|lion|tiger|bear\b|"
+    (r"neigh|whinn|horse|pony|donkey", lambda t, m: Recipe(
+        "animals", animals.neigh, "horse: falling, trilling whinnies and snorts")),
+    (r"cow|moo|cattle|bull\b|ox\b|sheep|bleat|goat|elephant|lion|tiger|bear\b|"
      r"camel|donkey|pig\b|grunt", lambda t, m: Recipe(
         "animals", animals.low_call, "large animal: long low rough calls")),
     (r"frog|croak|duck|quack|crow\b|caw|goose|honk|raven|toad", lambda t, m: Recipe(
