@@ -61,11 +61,15 @@ PROFILES: dict[Role, RoleProfile] = {
 
 # A source counts as pitched when YIN finds a clear period in most frames.
 PITCHED_VOICED_FRACTION = 0.7
-PITCHED_CLARITY = 0.8
+# A source is used as it is only when it is cleanly periodic (YIN dips under 0.01): pyin, and
+# ears, hear a pluck with YIN clarity 0.92 as barely voiced, so such sources are resonated too,
+# with more of their own (already pitched) sound kept in the mix.
+PITCHED_CLARITY = 0.99
 # Share of the dry source mixed back over a resonated (weakly pitched) source: more in the attack
 # (the source's own onset), little in the sustain, so pitch trackers stay locked on the
 # resonance (at 0.2 pyin's voicing drops to about 50 % of frames on bright, crackly sources).
 DRY_MIX = 0.1
+PITCHED_DRY_MIX = 0.35  # for sources that are periodic but noisy (clarity 0.9 and up)
 ATTACK_DRY_MIX = 0.6
 ATTACK_S = 0.03
 
@@ -145,6 +149,28 @@ def trim(samples: np.ndarray, sample_rate: int, *, floor_db: float = -45.0,
     return samples[start:stop][: int(max_length_s * sample_rate)]
 
 
+def sounding_segment(samples: np.ndarray, sample_rate: int, *, floor_db: float = -30.0,
+                     min_length_s: float = 0.4) -> np.ndarray:
+    """The strongest stretch of the clip without gaps: effects come in bursts (waves, steps,
+    gusts), and a sustain loop taken across a gap would pulse or fall silent."""
+    hop = max(1, int(0.01 * sample_rate))
+    frames = len(samples) // hop
+    if frames < 2:
+        return samples
+    rms = np.sqrt(np.mean(samples[: frames * hop].reshape(frames, hop) ** 2, axis=1))
+    # Smooth over 50 ms so the dips between a crackle's droplets do not split it.
+    smooth = np.convolve(rms, np.ones(5) / 5, mode="same")
+    sounding = smooth > smooth.max() * 10 ** (floor_db / 20)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], sounding.astype(int), [0]])))
+    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    if not runs:  # silence
+        return samples
+    start, stop = max(runs, key=lambda run: float(np.sum(rms[run[0]:run[1]] ** 2)))
+    if (stop - start) * hop < min_length_s * sample_rate:
+        return samples  # no long enough stretch: keep the whole clip
+    return samples[max(0, start * hop - hop):min(len(samples), stop * hop)]
+
+
 def fade_edges(samples: np.ndarray, sample_rate: int, *, fade_in_s: float = 0.002,
                fade_out_s: float = 0.01) -> np.ndarray:
     """Short fades so a sample never starts or stops with a click."""
@@ -186,8 +212,9 @@ def _choose_root(estimate: PitchEstimate, profile: RoleProfile, root_pitch: floa
                  pitched: bool) -> float:
     if root_pitch is not None:
         return float(root_pitch)
-    if pitched and estimate.pitch is not None:
-        return estimate.pitch
+    if estimate.pitch is not None and (pitched or (estimate.voiced_fraction >= 0.5
+                                                   and estimate.clarity >= 0.8)):
+        return estimate.pitch  # fractional: the source's own sound lands on each zone's pitch
     # Unpitched: the resonator can make any pitch; choose the role's centre so zones are
     # resampled by as little as possible.
     if estimate.pitch is not None and profile.lowest_key <= estimate.pitch <= profile.highest_key:
@@ -195,8 +222,14 @@ def _choose_root(estimate: PitchEstimate, profile: RoleProfile, root_pitch: floa
     return float(profile.default_root)
 
 
+def dry_mix_for(clarity: float) -> float:
+    """How much of the source to keep under the resonance: more the more periodic it is."""
+    share = float(np.clip((clarity - 0.8) / 0.1, 0.0, 1.0))
+    return DRY_MIX + share * (PITCHED_DRY_MIX - DRY_MIX)
+
+
 def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int, pitched: bool,
-                 length_s: float) -> np.ndarray:
+                 length_s: float, dry_mix: float = DRY_MIX) -> np.ndarray:
     """The sample for the zone centred on `centre`: the body resampled (soxr) from `root`.
 
     A weakly pitched body is resampled the same way, so its texture moves with the key like a
@@ -217,7 +250,7 @@ def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int
     zone = zone[: len(resonated)]
     dry = zone * (np.sqrt(np.mean(resonated**2)) / (np.sqrt(np.mean(zone**2)) + 1e-12))
     t = np.arange(len(zone)) / sample_rate
-    dry_gain = DRY_MIX + (ATTACK_DRY_MIX - DRY_MIX) * np.exp(-t / ATTACK_S)
+    dry_gain = dry_mix + (ATTACK_DRY_MIX - dry_mix) * np.exp(-t / ATTACK_S)
     # The resonance swells in within 10 ms under the source's own attack (note onsets must
     # land on time), then carries the note.
     swell = np.minimum(1.0, t / 0.01)
@@ -227,7 +260,7 @@ def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int
 def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: Path,
                    root_pitch: float | None) -> Path:
     profile = PROFILES[role]
-    body = trim(samples, sample_rate)
+    body = sounding_segment(trim(samples, sample_rate), sample_rate)
     if np.sqrt(np.mean(body**2)) < 1e-5:  # silent input: tune a soft noise instead
         body = 0.1 * synthetic_excitation(len(body), sample_rate, seed=len(body))
     estimate = estimate_pitch(body, sample_rate, fmin_hz=float(midi_to_hz(profile.lowest_key - 3)),
@@ -249,12 +282,19 @@ def _build_melodic(samples: np.ndarray, sample_rate: int, role: Role, out_dir: P
     written: dict[str, tuple[np.ndarray, int]] = {}
     for index, centre in enumerate(centres):
         zone = _zone_sample(body, sample_rate, root=root, centre=centre, pitched=pitched,
+                            dry_mix=dry_mix_for(estimate.clarity),
                             length_s=profile.zone_length_s)
         period = sample_rate / float(midi_to_hz(centre))
+        # Short zones (a short source played three octaves up) get a proportionally early,
+        # short loop rather than none: every key must sustain.
+        zone_s = len(zone) / sample_rate
         loop = find_sustain_loop(zone, sample_rate, period_frames=period,
-                                 earliest_start=int(0.12 * sample_rate))
+                                 earliest_start=int(min(0.12, zone_s / 3) * sample_rate),
+                                 min_length_s=min(0.15, zone_s / 4),
+                                 crossfade_s=min(0.03, zone_s / 10))
         if loop is not None:
-            zone = crossfade_loop(zone, loop, sample_rate, tail_frames=tail_frames)
+            zone = crossfade_loop(zone, loop, sample_rate, tail_frames=tail_frames,
+                                  crossfade_s=min(0.03, zone_s / 10))
         zone = fade_edges(zone, sample_rate, fade_in_s=0.0, fade_out_s=0.005)
         zone *= 0.8 / (np.max(np.abs(zone)) + 1e-12)  # every zone at the same peak level
         name = f"{role.value}_{centre:03d}.wav"

@@ -189,3 +189,29 @@ def test_sample_files_are_in_the_samples_folder(instruments):
         sfz = read_sfz(sfz_path)
         assert sfz.sample_dir == Path(sfz_path.parent / "samples/")
         assert all(sfz.sample_path(r).is_file() for r in sfz.regions), role
+
+
+def test_noisy_voice_in_bursts_plays_in_tune_across_range(tmp_path):
+    """Like the timbre stage's voices: a pitched but noisy tone that comes in bursts with
+    silence between them (the effect's rhythm); the sustain must not loop across a gap."""
+    rate = 48_000
+    t = np.arange(4 * rate) / rate
+    rng = np.random.default_rng(5)
+    f0 = 440 * 2 ** ((55.03 - 69) / 12)
+    tone = sum(np.sin(2 * np.pi * f0 * h * t + rng.uniform(0, 6)) / h for h in range(1, 10))
+    voice = 0.3 * tone + 0.15 * rng.standard_normal(len(t))
+    gate = ((t > 0.5) & (t < 1.2)) | ((t > 2.5) & (t < 3.4))
+    voice = (voice * gate * np.exp(-2 * ((t - 0.5) % 2.0))).astype(np.float32)
+    sfz_path = build_instrument(voice, rate, Role.guitar, tmp_path, root_pitch=55.03)
+    keys = keys_across(Role.guitar)
+    midi = single_notes_midi([(k, i * 1.6, i * 1.6 + 1.0) for i, k in enumerate(keys)],
+                             program=24)
+    song = render_song(midi, {Role.guitar: sfz_path}, role_overrides={}, sample_rate=RATE,
+                       target_lufs=-14.0, true_peak_dbtp=-1.0)
+    for i, key in enumerate(keys):
+        note = song.mix[int(i * 1.6 * RATE):int((i * 1.6 + 1.0) * RATE)]
+        voiced, cents = pyin_pitch(note, RATE, key)
+        assert voiced >= 0.6 and abs(cents) <= 10, (key, voiced, cents)
+        # Held for a second, the note keeps sounding: no gap looped into the sustain.
+        level = np.abs(note[int(0.3 * RATE):]).reshape(-1, RATE // 20).max(axis=1)
+        assert level.min() > 0.05 * level.max(), key
