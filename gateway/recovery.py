@@ -47,6 +47,7 @@ RETENTION_LOCK_KEY = "imagewave:retention:lock"
 RQ_HEARTBEAT_GRACE_S = 60
 # A record this young may still be between JobStore.create and enqueue in POST /jobs.
 ENQUEUE_GRACE_S = 30.0
+RECONCILE_INTERVAL_S = 10.0
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Reaper:
         self.settings = settings
         self.queue: Queue = job_queue(redis, settings)
         self.jobs = JobStore(redis, ttl_s=settings.job_ttl_s)
+        self.reconciled_at = float("-inf")
 
     def run_once(self) -> ReapReport | None:
         """One pass; None when another reaper holds the lock."""
@@ -70,7 +72,10 @@ class Reaper:
             return None
         report = ReapReport()
         report.abandoned = self.retry_abandoned()
-        self.reconcile(report)
+        # Reconciling reads every unfinished job: less often than the cheap abandoned check.
+        if time.monotonic() - self.reconciled_at >= RECONCILE_INTERVAL_S:
+            self.reconcile(report)
+            self.reconciled_at = time.monotonic()
         if report.abandoned or report.failed or report.requeued:
             log.warning("reaper: abandoned %s, failed %s, requeued %s", report.abandoned,
                         report.failed, report.requeued)

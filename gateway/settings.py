@@ -47,11 +47,11 @@ class GatewaySettings(BaseServiceSettings):
     max_midi_seconds: float = Field(default=900.0, gt=0, description="Uploaded MIDI's length")
     # Reliability (gateway/recovery.py): how fast a dead worker's job is noticed and retried.
     job_monitoring_interval_s: int = Field(
-        default=5, ge=1, description="Worker heartbeat while a job runs (RQ's monitoring interval)")
+        default=3, ge=1, description="Worker heartbeat while a job runs (RQ's monitoring interval)")
     stale_job_after_s: float = Field(
-        default=15.0, gt=0, description="A running job whose worker sent no heartbeat for this "
+        default=10.0, gt=0, description="A running job whose worker sent no heartbeat for this "
                                         "long is abandoned: the reaper retries it")
-    reaper_interval_s: float = Field(default=3.0, gt=0, description="How often the reaper looks")
+    reaper_interval_s: float = Field(default=2.0, gt=0, description="How often the reaper looks")
     maintenance_interval_s: int = Field(default=60, ge=5,
                                         description="RQ's own registry maintenance interval")
     stage_timeout_s: dict[StageName, PositiveFloat] = Field(
