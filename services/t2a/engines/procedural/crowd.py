@@ -84,7 +84,7 @@ def footsteps(ctx: SynthContext, *, surface: str = "stone", rate_hz: float = 1.8
                             ctx.density, ctx.size + (0.8 if heavy else 0.3), regular=True)
     for step_s in event_times_s(ctx, rate_hz * ctx.density, jitter=0.04, regular=True):
         start = int(step_s * ctx.sample_rate)
-        for part, delay_s, strength in (("heel", 0.0, 1.0), ("toe", 0.05, 0.6)):
+        for delay_s, strength in ((0.0, 1.0), (0.05, 0.6)):  # heel, then toe
             offset = start + int(delay_s * ctx.rng.uniform(0.7, 1.3) * ctx.sample_rate)
             if soft_surface:
                 length = int(ctx.rng.uniform(0.08, 0.16) * ctx.sample_rate)
@@ -96,6 +96,5 @@ def footsteps(ctx: SynthContext, *, surface: str = "stone", rate_hz: float = 1.8
             thud *= np.hanning(thud_len)
             add_at(out, hit * strength, offset)
             add_at(out, thud * strength * (3.0 if heavy else 1.5), offset)
-            del part
     room = bandpass(pink_noise(ctx), ctx.sample_rate, 100, 5000)
     return mix_at_rms([(out, 0.0), (room, -26.0)])

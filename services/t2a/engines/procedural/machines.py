@@ -22,6 +22,7 @@ from services.t2a.engines.procedural.primitives import (
     lowpass,
     mix_at_rms,
     pink_noise,
+    smooth,
 )
 
 
@@ -45,7 +46,7 @@ def engine(ctx: SynthContext, *, idle_hz: float = 32.0, revving: bool = False) -
         wander = wander * (1 + 0.8 * control_curve(ctx, 0.5, 0.0, 1.0))
     pulses = _pulse_train(ctx, idle_hz * wander, jitter=0.1)
     # Each firing is a burst of noise (not a click): a real exhaust pulse is turbulent.
-    firing = np.convolve(pulses, np.hanning(int(0.012 * ctx.sample_rate)), mode="same")
+    firing = smooth(pulses, np.hanning(int(0.012 * ctx.sample_rate)))
     exhaust = lowpass(firing * pink_noise(ctx), ctx.sample_rate, 500 + 300 * ctx.brightness)
     thump = lowpass(firing, ctx.sample_rate, 150)
     mechanical = bandpass(pink_noise(ctx), ctx.sample_rate, 800, 6000) * wander
@@ -59,8 +60,8 @@ def motor(ctx: SynthContext, *, speed_hz: float = 110.0) -> np.ndarray:
     speed_hz *= 2 ** (0.5 * ctx.brightness - 0.6 * ctx.size)
     load = control_curve(ctx, 1.0, 0.85, 1.1)
     pulses = _pulse_train(ctx, speed_hz * load, jitter=0.08)
-    rotation = bandpass(np.convolve(pulses, np.hanning(int(0.003 * ctx.sample_rate)),
-                                    mode="same") * pink_noise(ctx), ctx.sample_rate, 100, 4000)
+    rotation = bandpass(smooth(pulses, np.hanning(int(0.003 * ctx.sample_rate)))
+                        * pink_noise(ctx), ctx.sample_rate, 100, 4000)
     air = bandpass(pink_noise(ctx), ctx.sample_rate, 150, 3000, order=4)
     brushes = highpass(pink_noise(ctx), ctx.sample_rate, 3000) * control_curve(ctx, 6.0, 0.4, 1)
     return mix_at_rms([(rotation, -2.0), (air, 0.0), (brushes, -8.0)])
@@ -120,16 +121,14 @@ def ticking(ctx: SynthContext, *, rate_hz: float = 1.0) -> np.ndarray:
 
 def vibration(ctx: SynthContext) -> np.ndarray:
     """Phones and buzzers: bursts of a rough rattling buzz against a surface."""
-    t = np.arange(ctx.n_samples) / ctx.sample_rate
     gate = np.zeros(ctx.n_samples)
     for onset_s in event_times_s(ctx, 0.8, jitter=0.05, regular=True):
         length = int(0.4 * ctx.sample_rate)
         add_at(gate, np.ones(length), int(onset_s * ctx.sample_rate))
-    gate = np.convolve(np.minimum(gate, 1.0), np.ones(240) / 240, mode="same")
+    gate = lowpass(np.minimum(gate, 1.0), ctx.sample_rate, 60.0)  # 5 ms soft edges
     rate = 160 * (1 + 0.15 * lowpass(ctx.rng.standard_normal(ctx.n_samples), ctx.sample_rate, 30))
     rattle = np.clip(np.sin(np.cumsum(2 * np.pi * rate / ctx.sample_rate)), 0, None) ** 6
     buzz = bandpass(rattle * pink_noise(ctx), ctx.sample_rate, 100, 5000)
-    del t
     return buzz * gate + 0.01 * bandpass(pink_noise(ctx), ctx.sample_rate, 100, 6000)
 
 

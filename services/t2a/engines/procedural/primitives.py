@@ -116,6 +116,11 @@ def event_times_s(ctx: SynthContext, rate_hz: float, *, jitter: float = 0.15,
     return times
 
 
+def smooth(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """`x` convolved with `kernel`, centred ("same" length), by overlap-add FFT: O(n log k)."""
+    return signal.oaconvolve(x, kernel, mode="same")
+
+
 def add_at(out: np.ndarray, grain: np.ndarray, start: int) -> None:
     """Overlap-add `grain` into `out` at sample `start`, cropping at both ends."""
     if start >= len(out) or start + len(grain) <= 0:

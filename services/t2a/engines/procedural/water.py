@@ -20,6 +20,7 @@ from services.t2a.engines.procedural.primitives import (
     lowpass,
     mix_at_rms,
     pink_noise,
+    smooth,
 )
 
 
@@ -88,7 +89,7 @@ def pour(ctx: SynthContext) -> np.ndarray:
     stop = int(ctx.rng.uniform(0.75, 0.95) * ctx.n_samples)
     ramp = int(0.08 * ctx.sample_rate)
     envelope[start:stop] = 1.0
-    envelope = np.convolve(envelope, np.ones(ramp) / ramp, mode="same")
+    envelope = smooth(envelope, np.ones(ramp) / ramp)
     return sound * envelope
 
 
