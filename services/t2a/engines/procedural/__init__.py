@@ -5,6 +5,9 @@ impacts by material, water, air, animals, machines, people). A source's variants
 the first at full level, the others 6 dB under it, because a scene's variants describe sounds
 the same object makes at the same time (leaves rustling and brushing a pot). Seeds are derived
 from (seed, source index, variant index), so a result never depends on the other sources.
+The scene's mood (its arousal, or its mood words) makes every source up to 1.4x busier or
+calmer. `ambience_bed(scene, ...)` renders the place itself (sea, forest, street, room) for a
+pipeline that wants a bed under the song or one more sound than the scene names.
 
 Each effect is checked with `imagewave.analysis.tonality`; an effect that rings above
 `NON_MUSICAL_TONALITY_MAX` (rare: a long metal ring) gets its setting's noise raised under it
