@@ -4,9 +4,11 @@ Melodic roles get multi-sample zones every `zone_step` semitones over the role's
 resampled with soxr from one trimmed, steady source, with a crossfaded sustain loop
 (`loop_sustain`: loops while the key is held, then plays on through the release, the same in
 sfizz, FluidSynth's SF2 sample mode 3 and our sampler), and an amplitude envelope and velocity
-response per role. Zones of a source with no clear pitch are given their exact pitch by a
-harmonic resonator (services/render/resonator.py), so every key plays in tune. Drums are built
-by services/render/drums.py.
+response per role. The sample comes from the source's strongest gap-free stretch. Unless the
+source is cleanly periodic, each zone is given its exact pitch by a harmonic resonator
+(services/render/resonator.py) with some of the source kept on top, so every key plays in tune
+whatever came in: wind, rain, or the timbre stage's noisy plucks. Drums are built by
+services/render/drums.py.
 """
 
 from __future__ import annotations

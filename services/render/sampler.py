@@ -268,7 +268,7 @@ def _track_notes(track: pretty_midi.Instrument, instrument: _Instrument, cache: 
             if loaded.one_shot:  # one-shots ignore note-off and play the sample out
                 region_held = cache.natural_length(region_index, midi_note.pitch) or held
             left, right = _pan_gains(pan + region.pan / 100.0)
-            gain = (track_gain * float(db_to_gain(region.volume))
+            gain = (track_gain * 10.0 ** (region.volume / 20.0)
                     * _velocity_gain(midi_note.velocity, region.amp_veltrack))
             notes.append(_Note(region_index, midi_note.pitch, start, region_held,
                                region.ampeg_release, gain, left, right))
@@ -338,7 +338,10 @@ def _add_track(stem: np.ndarray, cache: _VoiceCache, notes: list[_Note],
             np.add(target, scaled, out=target)
         for channel, pan in ((0, notes[0].pan_left), (1, notes[0].pan_right)):
             target = stem[channel, first:last]
-            target += mono * np.float32(pan)
+            if abs(pan - 1.0) < 1e-6:  # centre: constant-power gain 1, no scaled copy
+                target += mono
+            else:
+                target += mono * np.float32(pan)
         return scratch
     left_channel, right_channel = stem[0], stem[1]
     for note in notes:
