@@ -183,8 +183,8 @@ def envelope_correlation(a: np.ndarray, b: np.ndarray, sample_rate: int, *,
                          smoothing_s: float = 0.05) -> float:
     """Pearson correlation of the two clips' smoothed amplitude envelopes (common length).
 
-    1.0 when both envelopes are flat (within ±0.4 dB: nothing to disagree about); 0.0 when only
-    one is.
+    1.0 when both envelopes are flat (within ±0.4 dB: nothing to disagree about); 0.0 when one
+    is exactly constant and the other is not.
     """
     env_a = amplitude_envelope(a, sample_rate, smoothing_s=smoothing_s)
     env_b = amplitude_envelope(b, sample_rate, smoothing_s=smoothing_s)
@@ -199,10 +199,14 @@ _FLAT_ENVELOPE_VARIATION = 0.05
 
 
 def _pearson(env_a: np.ndarray, env_b: np.ndarray) -> float:
-    flat_a = np.std(env_a) <= _FLAT_ENVELOPE_VARIATION * (np.abs(env_a).mean() + 1e-12)
-    flat_b = np.std(env_b) <= _FLAT_ENVELOPE_VARIATION * (np.abs(env_b).mean() + 1e-12)
-    if flat_a or flat_b:
-        return 1.0 if flat_a and flat_b else 0.0
+    def variation(envelope: np.ndarray) -> float:
+        return float(np.std(envelope) / (np.abs(envelope).mean() + 1e-12))
+
+    variations = (variation(env_a), variation(env_b))
+    if max(variations) <= _FLAT_ENVELOPE_VARIATION:
+        return 1.0
+    if min(variations) <= 1e-9:  # a constant has no correlation
+        return 0.0
     return float(np.clip(np.corrcoef(env_a, env_b)[0, 1], -1.0, 1.0))
 
 

@@ -143,6 +143,6 @@ def test_steady_sounds_agree_and_a_steady_one_differs_from_a_swell() -> None:
     hiss, hum = rng.standard_normal(len(t)), np.sin(2 * np.pi * 110 * t)
     assert envelope_correlation(hiss, hum, SR) == 1.0  # both steady: their ripple is noise
     swell = hiss * np.sin(np.pi * t / 3.0) ** 2
-    assert envelope_correlation(hiss, swell, SR) == 0.0
+    assert abs(envelope_correlation(hiss, swell, SR)) < 0.3  # steady vs a swell: unrelated
     wobble = hiss * (1 + 0.5 * np.sin(2 * np.pi * 1.5 * t))
     assert envelope_correlation(wobble, hum * (1 + 0.5 * np.sin(2 * np.pi * 1.5 * t)), SR) > 0.95

@@ -87,9 +87,12 @@ class DspTimbreEngine:
         else:
             tone, root_hz = string_voice(effect, sample_rate, voice.target_pitch,
                                          electric=instrument is Role.guitar)
-        shaped = impose_envelope(tone, effect, sample_rate)
         texture = _bandpass(effect, sample_rate, *voice.texture_band_hz)
+        shaped = impose_envelope(tone, effect, sample_rate)
         shaped += _at_relative_rms(texture, shaped, voice.texture_db)
+        # Once more on the mix, at the 50 ms scale envelopes are judged at: the first pass left
+        # the voice's own ripple, which matters when the effect's shape is subtle.
+        shaped = impose_envelope(shaped, effect, sample_rate, smoothing_s=0.05)
         peak = np.max(np.abs(shaped))
         out = shaped * (_PEAK / peak) if peak > 0 else shaped
         return TimbreResult(samples=out.astype(np.float32), sample_rate=sample_rate,
@@ -183,16 +186,17 @@ def _spectral_envelope_db(x: np.ndarray, sample_rate: int, at_hz: np.ndarray) ->
     return smoothed
 
 
-def impose_envelope(voice: np.ndarray, effect: np.ndarray, sample_rate: int) -> np.ndarray:
+def impose_envelope(voice: np.ndarray, effect: np.ndarray, sample_rate: int, *,
+                    smoothing_s: float = _ENVELOPE_SMOOTHING_S) -> np.ndarray:
     """Replace the voice's smoothed amplitude envelope with the effect's."""
-    wanted = _envelope_at_samples(effect, sample_rate)
-    current = _envelope_at_samples(voice, sample_rate)
+    wanted = _envelope_at_samples(effect, sample_rate, smoothing_s)
+    current = _envelope_at_samples(voice, sample_rate, smoothing_s)
     floor = 1e-3 * max(current.max(), 1e-12)
     return voice / np.maximum(current, floor) * wanted
 
 
-def _envelope_at_samples(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    envelope = amplitude_envelope(x, sample_rate, smoothing_s=_ENVELOPE_SMOOTHING_S)
+def _envelope_at_samples(x: np.ndarray, sample_rate: int, smoothing_s: float) -> np.ndarray:
+    envelope = amplitude_envelope(x, sample_rate, smoothing_s=smoothing_s)
     hop = len(x) / len(envelope)
     centres = (np.arange(len(envelope)) + 0.5) * hop
     return np.interp(np.arange(len(x)), centres, envelope)
