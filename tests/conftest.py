@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import redis
@@ -73,3 +79,58 @@ def photo(tmp_path: Path) -> Path:
 @pytest.fixture
 def example_image() -> Path:
     return REPO / "examples" / "seaside.jpg"
+
+
+@dataclass
+class Served:
+    url: str
+    redis_url: str  # the embedded Redis `serve` started
+    webhook_secret: str
+    log_path: str
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> Iterator[Served]:
+    """One real `imagewave serve` for the session (embedded Redis, the four services, the
+    gateway, two RQ workers as processes), shared by the end-to-end and web tests."""
+    from imagewave.contracts.webhooks import new_webhook_secret
+    from imagewave.embedded_redis import EmbeddedRedis
+
+    data_dir = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    secret = new_webhook_secret()
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env |= {"IMAGEWAVE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+            "IMAGEWAVE_WEBHOOK_SECRET": secret}
+    for name in ("vlm", "t2a", "timbre", "render"):
+        env[f"IMAGEWAVE_{name.upper()}_URL"] = f"http://127.0.0.1:{free_port()}"
+    log_path = data_dir / "serve.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imagewave.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    # The gateway answers before the services have loaded: wait for all of them.
+    pending = [url] + [env[f"IMAGEWAVE_{n.upper()}_URL"] for n in ("vlm", "t2a", "timbre",
+                                                                 "render")]
+    deadline = time.monotonic() + 120
+    while pending:
+        try:
+            if httpx.get(f"{pending[0]}/healthz", timeout=2).status_code == 200:
+                pending.pop(0)
+                continue
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            log.close()
+            raise RuntimeError(log_path.read_text()[-3000:])
+        time.sleep(0.3)
+    yield Served(url=url, redis_url=EmbeddedRedis(data_dir / "redis").url,
+                 webhook_secret=secret, log_path=str(log_path))
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    log.close()

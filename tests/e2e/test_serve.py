@@ -4,10 +4,6 @@ processes); a client uploads a picture like curl would and downloads a song."""
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,42 +12,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import free_port
+from tests.conftest import Served
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> str:
-    data_dir = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env |= {"IMAGEWAVE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
-    for name in ("vlm", "t2a", "timbre", "render"):
-        env[f"IMAGEWAVE_{name.upper()}_URL"] = f"http://127.0.0.1:{free_port()}"
-    log = open(data_dir / "serve.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "imagewave.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            raise RuntimeError((data_dir / "serve.log").read_text()[-3000:])
-        time.sleep(0.3)
-    yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+@pytest.fixture
+def stack(served: Served) -> str:
+    return served.url
 
 
 def wait_for(url: str, job_id: str, timeout_s: float = 90) -> dict:

@@ -1,15 +1,10 @@
-"""One real `imagewave serve` (embedded Redis, four services, gateway, two RQ workers) shared by
-the web tests, and a webhook receiver they can point jobs at."""
+"""Web tests share the session's real `imagewave serve` (`served`, in tests/conftest.py); here:
+the gateway alone on the test Redis, and a webhook receiver jobs can point at."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,62 +16,10 @@ from redis import Redis
 from gateway.app import create_app
 from gateway.jobs import JobStore
 from gateway.settings import GatewaySettings
-from imagewave.contracts.webhooks import new_webhook_secret
-from imagewave.embedded_redis import EmbeddedRedis
-from tests.conftest import free_port, serve_app
+from tests.conftest import Served, serve_app  # noqa: F401 - Served re-exported for the tests
 
 # Short songs keep every job of this suite to seconds on 2 cores.
 FAST_OPTIONS = {"audio_length_in_s": 5, "sfx_length_in_s": 1}
-
-
-@dataclass
-class Served:
-    url: str
-    redis_url: str  # the embedded Redis `serve` started
-    webhook_secret: str
-    log_path: str
-
-
-@pytest.fixture(scope="session")
-def served(tmp_path_factory) -> Iterator[Served]:
-    data_dir = tmp_path_factory.mktemp("web-serve")
-    port = free_port()
-    secret = new_webhook_secret()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env |= {"IMAGEWAVE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
-            "IMAGEWAVE_WEBHOOK_SECRET": secret}
-    for name in ("vlm", "t2a", "timbre", "render"):
-        env[f"IMAGEWAVE_{name.upper()}_URL"] = f"http://127.0.0.1:{free_port()}"
-    log_path = data_dir / "serve.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [sys.executable, "-m", "imagewave.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    # The gateway answers before the services have loaded: wait for all of them.
-    pending = [url] + [env[f"IMAGEWAVE_{n.upper()}_URL"] for n in ("vlm", "t2a", "timbre",
-                                                                 "render")]
-    deadline = time.monotonic() + 120
-    while pending:
-        try:
-            if httpx.get(f"{pending[0]}/healthz", timeout=2).status_code == 200:
-                pending.pop(0)
-                continue
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            log.close()
-            raise RuntimeError(log_path.read_text()[-3000:])
-        time.sleep(0.3)
-    yield Served(url=url, redis_url=EmbeddedRedis(data_dir / "redis").url,
-                 webhook_secret=secret, log_path=str(log_path))
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    log.close()
 
 
 @pytest.fixture
