@@ -140,6 +140,7 @@ def run_chaos(live: LiveStack, image: bytes, *, jobs: int, kills: int, restart_r
     recovery = [round(final[k["job"]]["done_at"] - k["at"], 1)
                 for k in kills_done if final.get(k["job"], {}).get("status") == "succeeded"]
     retry_started = [_retry_started_s(redis, k["job"], k["wall"]) for k in kills_done]
+    durations = sorted(d for d in (_run_time_s(redis, job_id) for job_id in job_ids) if d)
     statuses: dict[str, int] = {}
     for job in final.values():
         statuses[job["status"]] = statuses.get(job["status"], 0) + 1
@@ -150,6 +151,8 @@ def run_chaos(live: LiveStack, image: bytes, *, jobs: int, kills: int, restart_r
         "stage_finished_twice": twice, "kills": len(kills_done),
         "kill_to_retry_start_s": retry_started, "kill_to_success_s": recovery,
         "wall_s": round(elapsed, 1),
+        "job_run_s": {"p50": durations[len(durations) // 2], "p90": durations[
+            int(len(durations) * 0.9)], "max": durations[-1]} if durations else None,
         "failed_errors": [j["error"] for j in final.values() if j["status"] == "failed"][:5],
     }
 
@@ -161,6 +164,14 @@ def _retry_started_s(redis, job_id: str, killed_at: float) -> float | None:
         if at > killed_at and json.loads(fields[b"data"]).get("stage"):
             return round(at - killed_at, 1)
     return None
+
+
+def _run_time_s(redis, job_id: str) -> float | None:
+    """From the job's first stage event to its last event: how long it ran, retries included."""
+    times = [(int(entry_id.split(b"-")[0]) / 1000, json.loads(fields[b"data"]))
+             for entry_id, fields in redis.xrange(JobStore.events_key(job_id))]
+    started = next((at for at, event in times if event.get("stage")), None)
+    return round(times[-1][0] - started, 1) if started and times else None
 
 
 def main() -> None:
