@@ -107,7 +107,7 @@ def evaluate_scenes(golden_path: Path, *, engine: DescribeEngineName = DescribeE
     """Describe every golden image with `engine`, write `<stem>.json` predictions to `out_dir`
     (when given) and score them.
 
-    Returns {"engine", "golden", "rows": [{image, recall, precision, hallucination, sources,
+    Returns {"engine", "golden", "images": [{image, recall, precision, hallucination, sources,
     describe_ms, mood_agreement}], "mean": {recall, precision, hallucination}}.
     """
     # Imported here: the vlm service depends on the core package, not the other way round.
@@ -150,7 +150,7 @@ def evaluate_scenes(golden_path: Path, *, engine: DescribeEngineName = DescribeE
                                                 (prediction or {}).get("mood"))
         rows.append(row)
 
-    return {"engine": engine.value, "golden": str(golden_path), "rows": rows,
+    return {"engine": engine.value, "golden": str(golden_path), "images": rows,
             "mean": summarize(rows)}
 
 
@@ -158,8 +158,8 @@ def format_report(result: dict[str, Any]) -> list[str]:
     """Lines for the command line: one per image, then the means (the shared script's layout)."""
     lines = [f"{row['image']:20s} recall {row['recall']:.2f}  precision {row['precision']:.2f}  "
              f"hallucination {row['hallucination']:.2f}  sources {row['sources']}"
-             for row in result["rows"]]
+             for row in result["images"]]
     mean = result["mean"]
     lines.append(f"mean recall {mean['recall']:.3f} precision {mean['precision']:.3f} "
-                 f"hallucination {mean['hallucination']:.3f} over {len(result['rows'])} images")
+                 f"hallucination {mean['hallucination']:.3f} over {len(result['images'])} images")
     return lines

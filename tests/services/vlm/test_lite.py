@@ -40,7 +40,7 @@ def test_dev_set_scores(dev_result):
     assert mean["recall"] >= 0.8, format_report(dev_result)
     assert mean["precision"] >= 0.8, format_report(dev_result)
     assert mean["hallucination"] <= 0.05, format_report(dev_result)
-    assert all(row["sources"] >= 1 for row in dev_result["rows"])
+    assert all(row["sources"] >= 1 for row in dev_result["images"])
     assert format_report(dev_result)[-1].startswith("mean recall")
 
 
