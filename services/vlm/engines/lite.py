@@ -42,6 +42,13 @@ N_GLOBAL_VIEWS = 2  # whole picture squeezed to a square, and its centre square
 WORKING_SHORT_SIDE_PX = 2 * TILE_SIDE_PX
 
 
+def inference_dtype() -> torch.dtype:
+    """bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX: ~2x faster, class
+    probabilities within ~0.002 of float32), float32 elsewhere (emulated bf16 is slower)."""
+    native_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.bfloat16 if native_bf16 else torch.float32
+
+
 def _square_views(image: Image.Image) -> list[Image.Image]:
     """Whole picture, centre square, then four tiles (quadrants, or strips for panoramas)."""
     width, height = image.size
@@ -69,7 +76,8 @@ class LiteDescribeEngine:
                  min_source_confidence: float = 0.3) -> None:
         # Channels-last lets oneDNN run the depthwise convolutions ~20% faster on CPU, and it
         # is the layout the (views, height, width, rgb) pixel batch already has.
-        self.model = model.eval().to(memory_format=torch.channels_last)
+        self.dtype = inference_dtype()
+        self.model = model.eval().to(memory_format=torch.channels_last, dtype=self.dtype)
         self.knowledge = knowledge
         self.min_source_confidence = min_source_confidence
 
@@ -87,8 +95,8 @@ class LiteDescribeEngine:
                                      dtype=np.float32) for view in views])
         pixels = torch.from_numpy((batch - PIXEL_OFFSET) / PIXEL_SCALE).permute(0, 3, 1, 2)
         with torch.inference_mode():
-            logits = self.model(pixels.contiguous(memory_format=torch.channels_last))
-            return torch.softmax(logits, dim=-1).numpy()
+            pixels = pixels.to(self.dtype).contiguous(memory_format=torch.channels_last)
+            return torch.softmax(self.model(pixels).float(), dim=-1).numpy()
 
     def classify_views(self, image: Image.Image) -> np.ndarray:
         """(views, 1000) class probabilities; the first N_GLOBAL_VIEWS see the whole picture."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from imagewave.contracts.engines import DescribeEngineName
@@ -191,3 +192,11 @@ def test_evaluation_reports_a_missing_golden_file_and_a_missing_image(tmp_path, 
     # scored like the shared script scores a missing prediction
     assert result["mean"] == {"recall": 0.0, "precision": 0.0, "hallucination": 1.0}
     assert not list((tmp_path / "out").glob("*.json"))
+
+
+def test_classifier_gives_one_distribution_per_view(lite_engine, golden_path):
+    image = Image.open(golden_path.parent / "images" / "dock.jpg").convert("RGB")
+    probs = lite_engine.classify_views(image)
+    assert probs.shape == (6, 1000)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    assert lite_engine.dtype in (torch.bfloat16, torch.float32)
