@@ -45,7 +45,8 @@ WORKING_SHORT_SIDE_PX = 2 * TILE_SIDE_PX
 def inference_dtype() -> torch.dtype:
     """bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX: ~2x faster, class
     probabilities within ~0.002 of float32), float32 elsewhere (emulated bf16 is slower)."""
-    native_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private: may go away
+    native_bf16 = any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
     return torch.bfloat16 if native_bf16 else torch.float32
 
 
