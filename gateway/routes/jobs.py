@@ -64,7 +64,6 @@ def get_record(state: GatewayState, job_id: str) -> JobRecord:
 async def create_job(
     state: StateDep,
     owner: OwnerDep,
-    response: Response,
     image: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF, up to 20 MB")],
     midi: Annotated[UploadFile | None, File(description="Optional arrangement (.mid)")] = None,
     options: Annotated[str | None, Form(description="JobOptions as JSON",
@@ -73,7 +72,7 @@ async def create_job(
         alias=idempotency.HEADER, description="Retrying with the same key and body returns the "
                                               "same job instead of making another",
         examples=["3f9c2a8e-0b1d-4c47-9a51-2f6f1c1c7d10"])] = None,
-) -> JobView:
+) -> Response:
     settings = state.settings
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
@@ -84,10 +83,13 @@ async def create_job(
                             options)
     # Content checks, files and Redis in one trip to the thread pool, off the event loop.
     record, replayed = await run_in_threadpool(_admit, state, submission)
-    response.headers["Location"] = f"/jobs/{record.id}"
+    headers = {"Location": f"/jobs/{record.id}"}
     if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return job_view(state, record, fresh=not replayed)
+        headers["Idempotent-Replayed"] = "true"
+    # Serialized here, once: FastAPI would validate the JobView again against response_model.
+    view = job_view(state, record, fresh=not replayed)
+    return Response(view.model_dump_json(), status_code=202, headers=headers,
+                    media_type="application/json")
 
 
 @dataclass(frozen=True)
