@@ -98,10 +98,9 @@ def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray,
     for family, weight in zip(knowledge.families, evidence, strict=True):
         for place, strength in family.places.items():
             votes[place] += float(weight) * strength
-    # What the light says. Night needs an open dark sky above; the "indoor" cue is weak on
-    # purpose: close-ups and paintings often lack a visible sky.
-    # Landscapes speak through colour too, which matters for paintings and for kinds of
-    # place ImageNet has no class for (a forest, a meadow): open sky above, blue below, green.
+    # What the light says. Night needs an open dark sky above. Landscapes speak through colour
+    # too, which matters for paintings and for kinds of place ImageNet has no class for (a
+    # forest, a meadow): open sky above, blue below, green all over.
     sky_above = stats.top_smooth_fraction > 0.6
     if stats.is_night and sky_above:
         votes["night"] += 0.4
