@@ -48,13 +48,16 @@ def harmonic_resonance(samples: np.ndarray, sample_rate: int, fundamental_hz: fl
     # while the upper harmonics keep the source's colour.
     band = np.round(frequencies / fundamental_hz).astype(int)
     band_energy = np.bincount(band, weights=np.abs(banded) ** 2)
-    present = band_energy > 0
+    # Bands more than 120 dB under the strongest count as empty: boosting round-off noise
+    # there overflowed to inf and turned whole instruments into NaN.
+    present = band_energy > band_energy.max() * 1e-12
     harmonics = np.arange(len(band_energy))
     reference = np.zeros_like(band_energy)
     reference[present] = 1.0 / np.maximum(harmonics[present], 1) ** 2
     reference *= band_energy.sum() / max(reference.sum(), 1e-30)
     gain = np.ones_like(band_energy)
     gain[present] = (reference[present] / band_energy[present]) ** (tonal_weight / 2)
+    gain[~present] = 0.0
     resonated = fft.irfft(banded * gain[band], size)
     source_rms = np.sqrt(np.mean(samples**2)) + 1e-12
     return resonated * (source_rms / (np.sqrt(np.mean(resonated**2)) + 1e-12))

@@ -57,6 +57,9 @@ def test_image_to_song_writes_every_artifact(tmp_path, clients, example_image):
         scene["sound_sources"])
     for role in ("keyboard", "bass", "guitar", "drums"):
         assert (tmp_path / "instruments" / role / f"{role}.sfz").is_file()
+        for sample in (tmp_path / "instruments" / role / "samples").glob("*.wav"):
+            data, _ = sf.read(sample)
+            assert np.isfinite(data).all() and np.abs(data).max() > 0, sample
     roles = json.loads((tmp_path / "roles.json").read_text())
     assert {c["role"] for c in roles["choices"]} == {"keyboard", "bass", "guitar", "drums"}
     mix, rate = sf.read(tmp_path / "mix.wav")
