@@ -232,16 +232,31 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_scenes(args: argparse.Namespace) -> int:
-    from imagewave.evaluation import evaluate_scenes
+    import tempfile
 
-    report = evaluate_scenes(Path(args.golden), engine=args.engine,
-                             out_dir=Path(args.out_dir) if args.out_dir else None)
-    for row in report["images"]:
-        print(f"{row['image']:20s} recall {row['recall']:.2f}  precision {row['precision']:.2f}"
-              f"  hallucination {row['hallucination']:.2f}  sources {row['sources']}")
-    mean = report["mean"]
-    print(f"mean recall {mean['recall']:.3f} precision {mean['precision']:.3f} "
-          f"hallucination {mean['hallucination']:.3f} over {len(report['images'])} images")
+    from imagewave.evaluation import evaluate_audio, evaluate_scenes, format_report
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out_dir = Path(args.out_dir or scratch)
+        report = evaluate_scenes(Path(args.golden), engine=args.engine, out_dir=out_dir)
+        print("\n".join(format_report(report)))
+        if args.audio:
+            scenes = {p.stem: json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))}
+            audio = evaluate_audio(scenes, sfx_engine=args.sfx_engine,
+                                   timbre_engine=args.timbre_engine, seed=args.seed)
+            for row in audio["rows"]:
+                print(f"{row['image']:16s} {row['source'][:28]:28s} tonality {row['tonality']:.3f}"
+                      f" {'ok ' if row['non_musical'] else 'MUSICAL'}  envelope keyboard "
+                      f"{row['envelope_keyboard']:.2f} bass {row['envelope_bass']:.2f} "
+                      f"guitar {row['envelope_guitar']:.2f}")
+            summary = audio["summary"]
+            print(f"sfx {summary['sfx_engine']}: {summary['non_musical_passed']}/"
+                  f"{summary['sources']} non-musical (tonality ≤ {summary['tonality_threshold']}),"
+                  f" median {summary['tonality_median']:.3f}, max {summary['tonality_max']:.3f};"
+                  f" timbre {summary['timbre_engine']}: envelope correlation min keyboard "
+                  f"{summary['envelope_keyboard_min']:.2f} bass {summary['envelope_bass_min']:.2f}"
+                  f" guitar {summary['envelope_guitar_min']:.2f}")
+            report["audio"] = audio
     if args.json:
         print(json.dumps(report))
     return 0
@@ -333,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=list(DescribeEngineName))
     e.add_argument("--out-dir", help="keep the predicted scene documents here")
     e.add_argument("--json", action="store_true", help="also print the report as JSON")
+    e.add_argument("--audio", action="store_true",
+                   help="also make each source's effect and voices: tonality, envelope kept")
+    e.add_argument("--sfx-engine", type=SfxEngineName, default=None, choices=list(SfxEngineName))
+    e.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
+                   choices=list(TimbreEngineName))
+    e.add_argument("--seed", type=int, default=0)
     e.set_defaults(run=cmd_eval_scenes)
     return parser
 

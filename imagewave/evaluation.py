@@ -163,3 +163,70 @@ def format_report(result: dict[str, Any]) -> list[str]:
     lines.append(f"mean recall {mean['recall']:.3f} precision {mean['precision']:.3f} "
                  f"hallucination {mean['hallucination']:.3f} over {len(result['images'])} images")
     return lines
+
+
+def evaluate_audio(scenes: dict[str, Any], *, sfx_engine=None, timbre_engine=None,
+                   audio_length_in_s: float = 4.0, seed: int = 0,
+                   sample_rate: int = 48_000) -> dict[str, Any]:
+    """Make every source's effect and its three instrument voices; measure what issue C asks.
+
+    `scenes` maps an image stem to its scene (a `Scene` or its JSON dict). Per source: the
+    effect's tonality and whether it passes the non-musical check; per voice: the envelope
+    correlation between effect and voice. Returns rows and per-engine summaries.
+    """
+    import statistics
+
+    from imagewave.analysis import (
+        NON_MUSICAL_TONALITY_MAX,
+        timbre_envelope_correlation,
+        tonality,
+    )
+    from imagewave.contracts.audio import AudioPayload
+    from imagewave.contracts.scene import MELODIC_ROLES, Scene
+    from imagewave.contracts.stages import SfxRequest, TimbreRequest
+    from services.t2a.serving import T2aServing
+    from services.t2a.settings import T2aSettings
+    from services.timbre.serving import TimbreServing
+    from services.timbre.settings import TimbreSettings
+
+    # 1. Load the engines once
+    t2a = T2aServing(T2aSettings(**({"default_engine": sfx_engine, "engines": [sfx_engine]}
+                                    if sfx_engine else {})))
+    timbre = TimbreServing(TimbreSettings(**({"default_engine": timbre_engine,
+                                              "engines": [timbre_engine]}
+                                             if timbre_engine else {})))
+    # 2. Effects and voices per source
+    rows: list[dict[str, Any]] = []
+    sfx_name = timbre_name = ""
+    for stem, scene in scenes.items():
+        scene = scene if isinstance(scene, Scene) else Scene.model_validate(scene)
+        effects = t2a.generate(SfxRequest(scene=scene, audio_length_in_s=audio_length_in_s,
+                                          sample_rate=sample_rate, seed=seed))
+        sfx_name = effects.engine.value
+        for effect in effects.effects:
+            samples = effect.audio.to_array()
+            score = tonality(samples, sample_rate)
+            row: dict[str, Any] = {"image": stem, "source": effect.name,
+                                   "tonality": round(score, 3),
+                                   "non_musical": score <= NON_MUSICAL_TONALITY_MAX}
+            for role in MELODIC_ROLES:
+                voice = timbre.transfer(TimbreRequest(audio=AudioPayload.from_array(
+                    samples, sample_rate), instrument=role))
+                timbre_name = voice.engine.value
+                row[f"envelope_{role.value}"] = round(timbre_envelope_correlation(
+                    samples, sample_rate, voice.audio.to_array(), voice.audio.sample_rate), 3)
+            rows.append(row)
+    # 3. Summaries per engine
+    tonalities = [r["tonality"] for r in rows]
+    summary: dict[str, Any] = {
+        "sfx_engine": sfx_name, "timbre_engine": timbre_name, "sources": len(rows),
+        "tonality_median": statistics.median(tonalities) if rows else None,
+        "tonality_max": max(tonalities) if rows else None,
+        "non_musical_passed": sum(r["non_musical"] for r in rows),
+        "tonality_threshold": NON_MUSICAL_TONALITY_MAX,
+    }
+    for role in MELODIC_ROLES:
+        values = [r[f"envelope_{role.value}"] for r in rows]
+        summary[f"envelope_{role.value}_min"] = min(values) if values else None
+        summary[f"envelope_{role.value}_median"] = statistics.median(values) if values else None
+    return {"rows": rows, "summary": summary}
