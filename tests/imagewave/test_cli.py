@@ -1,0 +1,84 @@
+"""The `imagewave` command as a user runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import soundfile as sf
+
+from imagewave.contracts.scene import Scene
+from tests.conftest import make_photo
+
+SEED_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "seed" / "examples"
+
+
+def imagewave(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "imagewave.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_describe_prints_one_scene_as_json_and_writes_one_file_per_image(tmp_path, photo):
+    result = imagewave("describe", str(photo))
+    assert result.returncode == 0, result.stderr
+    scene = Scene.model_validate_json(result.stdout)  # stdout holds the JSON and nothing else
+    assert scene.sound_sources
+
+    second = make_photo(tmp_path / "second.png", seed=3)
+    result = imagewave("describe", str(photo), str(second), "--out-dir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    for stem in ("photo", "second"):
+        document = json.loads((tmp_path / "out" / f"{stem}.json").read_text())
+        assert {"scene_description", "mood_description", "sound_sources"} <= set(document)
+
+
+def test_describe_refuses_a_non_image_with_a_clear_message(tmp_path):
+    bogus = tmp_path / "notes.jpg"
+    bogus.write_text("shopping list")
+    result = imagewave("describe", str(bogus))
+    assert result.returncode == 2 and "image" in result.stderr and not result.stdout
+
+
+def test_the_seed_reports_scene_documents_validate():
+    for path in sorted(SEED_EXAMPLES.glob("*.json")):
+        assert Scene.model_validate_json(path.read_text()).sound_sources, path
+
+
+def test_stage_commands_chain_from_scene_to_song(tmp_path):
+    scene = tmp_path / "scene.json"
+    scene.write_text(json.dumps({
+        "scene_description": "a workshop", "mood_description": "busy, bright",
+        "sound_sources": [{"name": "hammer", "material": "steel on wood",
+                           "variants": [{"play_method": "striking a plank", "timbre": ["sharp"],
+                                         "mapping_to_music_instrument": "drums"}]}]}))
+    result = imagewave("sfx", str(scene), "--out-dir", str(tmp_path / "sfx"), "--seconds", "2")
+    assert result.returncode == 0, result.stderr
+    effect = next((tmp_path / "sfx").glob("*.wav"))
+
+    result = imagewave("timbre", str(effect), "--instrument", "bass", "-o",
+                       str(tmp_path / "bass.wav"))
+    assert result.returncode == 0, result.stderr
+    for role, source in (("bass", tmp_path / "bass.wav"), ("drums", effect)):
+        result = imagewave("instruments", str(source), "--role", role, "-o",
+                           str(tmp_path / "instruments" / role))
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "instruments" / role / f"{role}.sfz").is_file()
+
+    midi = pretty_midi.PrettyMIDI()
+    bass = pretty_midi.Instrument(program=33)
+    drums = pretty_midi.Instrument(program=0, is_drum=True)
+    for beat in range(8):
+        bass.notes.append(pretty_midi.Note(90, 40 + beat % 3, beat * 0.5, beat * 0.5 + 0.4))
+        drums.notes.append(pretty_midi.Note(100, 36 if beat % 2 == 0 else 38, beat * 0.5,
+                                            beat * 0.5 + 0.1))
+    midi.instruments += [bass, drums]
+    midi.write(str(tmp_path / "song.mid"))
+    result = imagewave("render", str(tmp_path / "song.mid"), "--instruments",
+                       str(tmp_path / "instruments"), "-o", str(tmp_path / "song.wav"))
+    assert result.returncode == 0, result.stderr
+    song, rate = sf.read(tmp_path / "song.wav")
+    assert rate == 48_000 and len(song) / rate >= 4.0 and np.abs(song).max() > 0.01
