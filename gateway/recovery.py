@@ -65,13 +65,16 @@ class Reaper:
         self.jobs = JobStore(redis, ttl_s=settings.job_ttl_s)
         self.reconciled_at = float("-inf")
 
-    def run_once(self) -> ReapReport | None:
-        """One pass; None when another reaper holds the lock."""
+    def run_once(self, *, retry_abandoned: bool = True) -> ReapReport | None:
+        """One pass; None when another reaper holds the lock. `retry_abandoned=False` right
+        after a Redis outage: every worker's heartbeats stopped too, and silence then proves
+        nothing until they have had `stale_job_after_s` to beat again."""
         lock_ms = int(max(self.settings.reaper_interval_s, 1.0) * 1000)
         if not self.redis.set(LOCK_KEY, os.getpid(), nx=True, px=lock_ms):
             return None
         report = ReapReport()
-        report.abandoned = self.retry_abandoned()
+        if retry_abandoned:
+            report.abandoned = self.retry_abandoned()
         # Reconciling reads every unfinished job: less often than the cheap abandoned check.
         if time.monotonic() - self.reconciled_at >= RECONCILE_INTERVAL_S:
             self.reconcile(report)
@@ -152,13 +155,16 @@ class ReaperThread(threading.Thread):
         assert self.settings.redis_url
         redis = connect_redis(self.settings.redis_url, outage_s=5)
         reaper = Reaper(redis, self.settings)
+        outage_at = float("-inf")
         while not self.stopped.wait(self.settings.reaper_interval_s):
             try:
-                reaper.run_once()
+                since_outage_s = time.monotonic() - outage_at
+                reaper.run_once(retry_abandoned=since_outage_s > self.settings.stale_job_after_s)
                 if redis.set(RETENTION_LOCK_KEY, os.getpid(), nx=True,
                              ex=max(1, int(self.settings.retention_interval_s))):
                     sweep_expired(reaper.jobs, LocalArtifactStore(self.settings.artifact_root))
             except RedisError as exc:
+                outage_at = time.monotonic()
                 log.warning("reaper: Redis unavailable (%s); trying again", exc)
             except Exception:
                 log.exception("reaper pass failed")

@@ -63,6 +63,14 @@ def test_a_job_whose_worker_went_silent_is_retried_long_before_rqs_own_cutoff(re
     assert reaper.run_once() is None  # another pass within the interval: the lock says no
 
 
+def test_right_after_a_redis_outage_silence_proves_nothing(reaper):
+    silent = queued_job(reaper, "silentjob00002")
+    start(reaper, silent, last_heartbeat_s_ago=20)
+    report = reaper.run_once(retry_abandoned=False)
+    assert report.abandoned == []
+    assert silent.get_status(refresh=True) == RqStatus.STARTED
+
+
 def test_a_job_rq_gave_up_on_is_failed_with_its_stage(reaper):
     job = queued_job(reaper, "gaveupjob00001", age_s=60)
     reaper.jobs.set_status(job.id, JobStatus.running)
