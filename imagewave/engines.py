@@ -43,3 +43,13 @@ class EngineRegistry(Generic[NameT, EngineT]):
                 except (ImportError, OSError, RuntimeError) as exc:
                     raise EngineUnavailable(f"engine {name.value!r} could not load: {exc}") from exc
             return self._loaded[name]
+
+
+def registry_from_settings(settings, loaders: Mapping[NameT, Callable[[object], EngineT]]
+                           ) -> EngineRegistry[NameT, EngineT]:
+    """The registry a deployment's settings ask for: its `engines` plus its `default_engine`,
+    each loader called with the settings when that engine is first needed."""
+    enabled = set(settings.engines) | {settings.default_engine}
+    bound = {name: (lambda load=load: load(settings)) for name, load in loaders.items()
+             if name in enabled}
+    return EngineRegistry(bound, settings.default_engine)

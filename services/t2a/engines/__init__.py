@@ -9,7 +9,7 @@ import numpy as np
 
 from imagewave.contracts.engines import SfxEngineName
 from imagewave.contracts.scene import Scene
-from imagewave.engines import EngineRegistry
+from imagewave.engines import EngineRegistry, registry_from_settings
 from services.t2a.settings import T2aSettings
 
 
@@ -45,7 +45,4 @@ _LOADERS = {SfxEngineName.procedural: _load_procedural, SfxEngineName.audioldm2:
 
 
 def build_registry(settings: T2aSettings) -> EngineRegistry[SfxEngineName, SfxEngine]:
-    enabled = set(settings.engines) | {settings.default_engine}
-    loaders = {name: (lambda load=load: load(settings)) for name, load in _LOADERS.items()
-               if name in enabled}
-    return EngineRegistry(loaders, settings.default_engine)
+    return registry_from_settings(settings, _LOADERS)

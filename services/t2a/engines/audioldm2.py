@@ -23,27 +23,17 @@ import torch
 from imagewave.contracts.engines import SfxEngineName
 from imagewave.contracts.scene import Scene
 from imagewave.errors import InvalidInput
+from imagewave.torch_device import resolve_device, resolve_dtype
 from services.t2a.engines import GeneratedEffect
 from services.t2a.prompt import NEGATIVE_PROMPT, sound_prompt
 from services.t2a.settings import T2aSettings
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    if name == "auto":
-        return torch.float16 if device.type == "cuda" else torch.float32
-    if name not in _DTYPES:
-        raise ValueError(f"torch_dtype must be auto or one of {sorted(_DTYPES)}, got {name!r}")
-    return _DTYPES[name]
 
 
 def load_language_model(model_id: str, dtype: torch.dtype):

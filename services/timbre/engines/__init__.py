@@ -9,7 +9,7 @@ import numpy as np
 
 from imagewave.contracts.engines import TimbreEngineName
 from imagewave.contracts.scene import Role
-from imagewave.engines import EngineRegistry
+from imagewave.engines import EngineRegistry, registry_from_settings
 from services.timbre.settings import TimbreSettings
 
 
@@ -44,7 +44,4 @@ _LOADERS = {TimbreEngineName.dsp: _load_dsp, TimbreEngineName.rave: _load_rave}
 
 
 def build_registry(settings: TimbreSettings) -> EngineRegistry[TimbreEngineName, TimbreEngine]:
-    enabled = set(settings.engines) | {settings.default_engine}
-    loaders = {name: (lambda load=load: load(settings)) for name, load in _LOADERS.items()
-               if name in enabled}
-    return EngineRegistry(loaders, settings.default_engine)
+    return registry_from_settings(settings, _LOADERS)

@@ -32,6 +32,7 @@ import torch
 from imagewave.contracts.engines import TimbreEngineName
 from imagewave.contracts.scene import MELODIC_ROLES, Role
 from imagewave.errors import EngineUnavailable, InvalidInput
+from imagewave.torch_device import resolve_device
 from services.timbre.engines import TimbreResult
 from services.timbre.settings import TimbreSettings
 
@@ -92,8 +93,7 @@ class RaveTimbreEngine:
 
     @classmethod
     def from_settings(cls, settings: TimbreSettings) -> RaveTimbreEngine:
-        device = torch.device(("cuda" if torch.cuda.is_available() else "cpu")
-                              if settings.device == "auto" else settings.device)
+        device = resolve_device(settings.device)
         models = {}
         for role in MELODIC_ROLES:
             path = settings.model_dir / f"{role.value}.ts"

@@ -8,7 +8,7 @@ from PIL import Image
 
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.scene import Scene
-from imagewave.engines import EngineRegistry
+from imagewave.engines import EngineRegistry, registry_from_settings
 from services.vlm.settings import VlmSettings
 
 
@@ -44,7 +44,4 @@ _LOADERS = {
 
 
 def build_registry(settings: VlmSettings) -> EngineRegistry[DescribeEngineName, DescribeEngine]:
-    enabled = set(settings.engines) | {settings.default_engine}
-    loaders = {name: (lambda load=load: load(settings)) for name, load in _LOADERS.items()
-               if name in enabled}
-    return EngineRegistry(loaders, settings.default_engine)
+    return registry_from_settings(settings, _LOADERS)

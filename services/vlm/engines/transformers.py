@@ -28,12 +28,12 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLIm
 
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.scene import Scene
+from imagewave.torch_device import resolve_device, resolve_dtype
 from services.vlm.prompt import ChatTurn, describe_with_repair, fit_image
 from services.vlm.settings import VlmSettings
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
 class ImageOnlyQwen2_5_VLProcessor(Qwen2_5_VLProcessor):  # noqa: N801 (transformers' naming)
@@ -55,18 +55,8 @@ class ImageOnlyQwen2_5_VLProcessor(Qwen2_5_VLProcessor):  # noqa: N801 (transfor
         return cls(image_processor, tokenizer, chat_template=tokenizer.chat_template)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    if name not in _DTYPES:
-        raise ValueError(f"torch_dtype must be auto or one of {sorted(_DTYPES)}, got {name!r}")
-    return _DTYPES[name]
 
 
 class TransformersDescribeEngine:
@@ -87,7 +77,7 @@ class TransformersDescribeEngine:
     @classmethod
     def from_settings(cls, settings: VlmSettings) -> TransformersDescribeEngine:
         device = resolve_device(settings.device)
-        dtype = resolve_dtype(settings.torch_dtype, device)
+        dtype = resolve_dtype(settings.torch_dtype, device, cuda_default=torch.bfloat16)
         processor = ImageOnlyQwen2_5_VLProcessor.from_pretrained(settings.model_id)
         model = Qwen2_5_VLForConditionalGeneration.from_pretrained(settings.model_id,
                                                                    dtype=dtype).to(device)
