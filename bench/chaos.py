@@ -95,7 +95,7 @@ def run_chaos(live: LiveStack, image: bytes, *, jobs: int, kills: int, restart_r
     # Faults at random moments while jobs are queued and running.
     events = ["kill"] * kills + (["redis"] if restart_redis else [])
     random.shuffle(events)
-    moments = sorted(random.uniform(3, max(4.0, submit_over_s + 10)) for _ in events)
+    moments = sorted(random.uniform(2, max(3.0, submit_over_s)) for _ in events)
     kills_done: list[dict] = []
     for moment, event in zip(moments, events, strict=True):
         time.sleep(max(0.0, started + moment - time.monotonic()))
@@ -103,11 +103,14 @@ def run_chaos(live: LiveStack, image: bytes, *, jobs: int, kills: int, restart_r
             log(f"{time.monotonic() - started:6.1f}s restart Redis")
             live.redis.restart(signal.SIGTERM, down_s=1.0)
             continue
-        while True:
-            done = kill_a_busy_worker(live, list(job_ids))
-            if done:
+        give_up = time.monotonic() + 60
+        while not (done := kill_a_busy_worker(live, list(job_ids))):
+            if time.monotonic() > give_up:  # every job already finished: nothing to kill
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
+        if not done:
+            log(f"{time.monotonic() - started:6.1f}s no busy worker to kill")
+            continue
         kills_done.append({"worker": done[0], "job": done[1], "at": time.monotonic(),
                            "wall": time.time()})
         log(f"{time.monotonic() - started:6.1f}s SIGKILL {done[0]} running job {done[1]}")

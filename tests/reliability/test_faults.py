@@ -125,11 +125,11 @@ def test_jobs_submitted_through_a_worker_kill_and_a_redis_restart_all_succeed_on
     redis = live.redis_client()
     records_before = sum(1 for k in redis.scan_iter(match="imagewave:job:*") if k.count(b":") == 2)
 
-    report = run_chaos(live, image, jobs=4, kills=1, restart_redis=True, submit_over_s=4,
+    report = run_chaos(live, image, jobs=6, kills=1, restart_redis=True, submit_over_s=6,
                        log=lambda _: None)
 
-    assert report["statuses"] == {"succeeded": 4}, report
-    assert report["distinct_ids"] == 4 and report["kills"] == 1
-    assert report["job_records"] - records_before == 4  # no submission made a second job
+    assert report["statuses"] == {"succeeded": 6}, report
+    assert report["distinct_ids"] == 6 and report["kills"] == 1
+    assert report["job_records"] - records_before == 6  # no submission made a second job
     assert report["stage_finished_twice"] == {}
     assert all(s < 60 for s in report["kill_to_success_s"]), report
