@@ -124,8 +124,6 @@ def run_chaos(live: LiveStack, image: bytes, *, jobs: int, kills: int, restart_r
                 job = live.job(job_id)
                 if job.get("status") in ("succeeded", "failed", "canceled"):
                     final[job_id] = job
-                    if job["status"] == "succeeded":
-                        final[job_id]["done_at"] = time.monotonic()
         time.sleep(1)
     elapsed = time.monotonic() - started
 
@@ -140,8 +138,7 @@ def run_chaos(live: LiveStack, image: bytes, *, jobs: int, kills: int, restart_r
                 counts[event["stage"]] = counts.get(event["stage"], 0) + 1
         if any(n > 1 for n in counts.values()):
             twice[job_id] = counts
-    recovery = [round(final[k["job"]]["done_at"] - k["at"], 1)
-                for k in kills_done if final.get(k["job"], {}).get("status") == "succeeded"]
+    recovery = [_succeeded_s(redis, k["job"], k["wall"]) for k in kills_done]
     retry_started = [_retry_started_s(redis, k["job"], k["wall"]) for k in kills_done]
     durations = sorted(d for d in (_run_time_s(redis, job_id) for job_id in job_ids) if d)
     statuses: dict[str, int] = {}
@@ -166,6 +163,15 @@ def _retry_started_s(redis, job_id: str, killed_at: float) -> float | None:
         at = int(entry_id.split(b"-")[0]) / 1000
         if at > killed_at and json.loads(fields[b"data"]).get("stage"):
             return round(at - killed_at, 1)
+    return None
+
+
+def _succeeded_s(redis, job_id: str, killed_at: float) -> float | None:
+    """Seconds from the kill to the job's `succeeded` event (not to when we polled it)."""
+    for entry_id, fields in redis.xrange(JobStore.events_key(job_id)):
+        event = json.loads(fields[b"data"])
+        if event.get("stage") is None and event["status"] == "succeeded":
+            return round(int(entry_id.split(b"-")[0]) / 1000 - killed_at, 1)
     return None
 
 
