@@ -223,6 +223,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return submit_command(args)
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from gateway.auth import cmd_keys as run_keys
+
+    return run_keys(args)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from gateway.settings import GatewaySettings
     from gateway.worker import run_worker
@@ -335,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=2, help="RQ workers to start (0 allowed)")
     p.set_defaults(run=cmd_serve)
+
+    p = commands.add_parser("keys", help="API keys of the gateway (stored hashed in its Redis)")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("name", nargs="?", help="create: a label for the key; revoke: the key's id")
+    p.set_defaults(run=cmd_keys)
 
     p = commands.add_parser("worker", help="one RQ worker against REDIS_URL")
     p.add_argument("--burst", action="store_true", help="exit when the queue is empty")

@@ -57,7 +57,9 @@ class Stack:
         for name, app in SERVICE_APPS.items():
             url = urlparse(getattr(self.settings, f"{name}_url"))
             self._spawn(name, _uvicorn(app, url.hostname or "127.0.0.1", url.port or 80), env)
-        self._spawn("gateway", _uvicorn("gateway.app:create_app", self.host, self.port), env)
+        # uvloop + httptools: the gateway's p99 at 300 req/s (BENCHMARKS.md) needs them.
+        self._spawn("gateway", _uvicorn("gateway.app:create_app", self.host, self.port)
+                    + ["--loop", "uvloop", "--http", "httptools"], env)
         for i in range(self.workers):
             self._spawn(f"worker-{i + 1}", [sys.executable, "-m", "imagewave.cli", "worker"], env)
         self._wait_healthy(timeout_s)
