@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from imagewave.artifacts import DirectoryArtifactStore
-from imagewave.contracts.jobs import JobOptions, StageName, StageStatus
 from gateway.clients import InProcessStageClients, ServiceUnavailable
 from gateway.pipeline import JobInput, Pipeline, StageError
+from imagewave.artifacts import DirectoryArtifactStore
+from imagewave.contracts.jobs import JobOptions, StageName, StageStatus
 
 
 class RecordingReporter:
