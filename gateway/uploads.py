@@ -9,8 +9,8 @@ from fastapi import UploadFile
 from pydantic import ValidationError
 
 from imagewave.contracts.jobs import JobOptions
-from imagewave.errors import InvalidImage, InvalidInput, InvalidMidi, PayloadTooLarge
-from imagewave.images import ALLOWED_FORMATS, check_image_header
+from imagewave.errors import InvalidInput, InvalidMidi, PayloadTooLarge
+from imagewave.images import check_image_header
 
 IMAGE_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif",
                 "BMP": "bmp", "TIFF": "tiff"}
@@ -37,10 +37,7 @@ def parse_options(raw: str | None) -> JobOptions:
 
 def check_image(data: bytes, max_pixels: int) -> str:
     """Validate the picture by content; return the file suffix to store it under."""
-    image_format = check_image_header(data, max_pixels=max_pixels)
-    if image_format not in ALLOWED_FORMATS:  # pragma: no cover - check_image_header guards it
-        raise InvalidImage(f"image format {image_format} is not supported", field="image")
-    return IMAGE_SUFFIX[image_format]
+    return IMAGE_SUFFIX[check_image_header(data, max_pixels=max_pixels)]
 
 
 def check_midi(data: bytes, *, max_notes: int = 50_000, max_seconds: float = 900.0) -> None:
