@@ -36,11 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from imagewave.contracts.scene import Mood, Role, Scene  # noqa: E402
-from services.render.arrangement import generate_arrangement  # noqa: E402
-from services.render.instruments import build_instrument  # noqa: E402
-from services.render.mastering import true_peak  # noqa: E402
-from services.render.midi import load_midi  # noqa: E402
-from services.render.sampler import render_song  # noqa: E402
+from services.render.arrangement.composer import generate_arrangement  # noqa: E402
+from services.render.instruments.build import build_instrument  # noqa: E402
+from services.render.playback.mastering import true_peak  # noqa: E402
+from services.render.playback.midi import load_midi  # noqa: E402
+from services.render.playback.sampler import render_song  # noqa: E402
 
 SOURCE_RATE = 16_000
 RATE = 48_000

@@ -82,7 +82,7 @@ def cmd_timbre(args: argparse.Namespace) -> int:
 def cmd_instruments(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    from services.render.instruments import build_instrument
+    from services.render.instruments.build import build_instrument
 
     samples, sample_rate = sf.read(args.wav, dtype="float32", always_2d=True)
     sfz = build_instrument(samples.mean(axis=1), sample_rate, Role(args.role), Path(args.output),
@@ -94,8 +94,8 @@ def cmd_instruments(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    from services.render.midi import load_midi
-    from services.render.sampler import render_song
+    from services.render.playback.midi import load_midi
+    from services.render.playback.sampler import render_song
     from services.render.settings import RenderSettings
 
     settings = RenderSettings()

@@ -24,7 +24,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 # Redis runs on 127.0.0.1:6379 here; tests use their own database number and flush it.
-TEST_REDIS_URL = "redis://127.0.0.1:6379/9"
+# IMAGEWAVE_TEST_REDIS_URL lets two checkouts run their suites side by side on other databases.
+TEST_REDIS_URL = os.environ.get("IMAGEWAVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 def free_port() -> int:

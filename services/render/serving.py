@@ -21,10 +21,10 @@ from imagewave.contracts.stages import (
     RenderRequest,
     RenderResponse,
 )
-from services.render.arrangement import generate_arrangement
-from services.render.instruments import build_instrument
-from services.render.midi import load_midi
-from services.render.sampler import render_song
+from services.render.arrangement.composer import generate_arrangement
+from services.render.instruments.build import build_instrument
+from services.render.playback.midi import load_midi
+from services.render.playback.sampler import render_song
 from services.render.settings import RenderSettings
 
 

@@ -12,7 +12,7 @@ import pytest
 from scipy import signal
 
 from imagewave.contracts.scene import Role
-from services.render.instruments import build_instrument
+from services.render.instruments.build import build_instrument
 
 SOURCE_RATE = 16_000  # the seed's text-to-audio model wrote 16 kHz effects
 

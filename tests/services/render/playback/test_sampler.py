@@ -11,11 +11,11 @@ import soundfile as sf
 
 from imagewave.contracts.scene import Role, Scene
 from imagewave.errors import InvalidInput
-from services.render.arrangement import generate_arrangement
-from services.render.sampler import RenderedSong, render_song
-from services.render.sfz import read_sfz
+from services.render.arrangement.composer import generate_arrangement
+from services.render.instruments.sfz import read_sfz
+from services.render.playback.sampler import RenderedSong, render_song
 from tests.services.render.conftest import pyin_pitch, single_notes_midi
-from tests.services.render.test_mastering import reference_true_peak_db
+from tests.services.render.playback.test_mastering import reference_true_peak_db
 
 RATE = 48_000
 

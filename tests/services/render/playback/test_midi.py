@@ -7,7 +7,7 @@ import pytest
 
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidMidi
-from services.render.midi import assign_track_roles, load_midi
+from services.render.playback.midi import assign_track_roles, load_midi
 from tests.services.render.conftest import midi_bytes, single_notes_midi
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from services.render.sfz import Region, read_sfz
+from services.render.instruments.sfz import Region, read_sfz
 
 # Generator operators (SoundFont 2.04, section 8.1.2).
 GEN_PAN = 17

@@ -8,7 +8,7 @@ import pyloudnorm
 import pytest
 from scipy import signal
 
-from services.render.mastering import (
+from services.render.playback.mastering import (
     TRUE_PEAK_PHASES,
     LoudnessModel,
     _apply_edges,

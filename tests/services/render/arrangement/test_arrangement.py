@@ -9,8 +9,8 @@ import pytest
 
 from imagewave.contracts.scene import Mood, Role, Scene
 from imagewave.errors import InvalidInput
-from services.render.arrangement import generate_arrangement, mood_from_scene
-from services.render.midi import assign_track_roles
+from services.render.arrangement.composer import generate_arrangement, mood_from_scene
+from services.render.playback.midi import assign_track_roles
 from tests.services.render.conftest import midi_bytes
 
 
@@ -67,7 +67,7 @@ def test_mood_words_and_numbers_steer_the_music():
 
 def test_notes_fit_the_key():
     midi, summary = generate_arrangement(scene("bright sunny"), length_s=30, seed=5)
-    from services.render.arrangement import MODES, NOTE_NAMES
+    from services.render.arrangement.composer import MODES, NOTE_NAMES
 
     tonic = NOTE_NAMES.index(summary["key"])
     scale = {(tonic + step) % 12 for step in MODES[summary["mode"]]}

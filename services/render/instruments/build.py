@@ -6,9 +6,9 @@ resampled with soxr from one trimmed, steady source, with a crossfaded sustain l
 sfizz, FluidSynth's SF2 sample mode 3 and our sampler), and an amplitude envelope and velocity
 response per role. The sample comes from the source's strongest gap-free stretch. Unless the
 source is cleanly periodic, each zone is given its exact pitch by a harmonic resonator
-(services/render/resonator.py) with some of the source kept on top, so every key plays in tune
+(resonator.py) with some of the source kept on top, so every key plays in tune
 whatever came in: wind, rain, or the timbre stage's noisy plucks. Drums are built by
-services/render/drums.py.
+drums.py.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import soxr
 
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
-from services.render.loops import crossfade_loop, find_sustain_loop
-from services.render.pitch import PitchEstimate, estimate_pitch, midi_to_hz
-from services.render.resonator import harmonic_resonance, synthetic_excitation
-from services.render.sf2 import write_sf2_from_sfz
-from services.render.sfz import Region, write_sfz
+from services.render.instruments.loops import crossfade_loop, find_sustain_loop
+from services.render.instruments.pitch import PitchEstimate, estimate_pitch, midi_to_hz
+from services.render.instruments.resonator import harmonic_resonance, synthetic_excitation
+from services.render.instruments.sf2 import write_sf2_from_sfz
+from services.render.instruments.sfz import Region, write_sfz
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def build_instrument(samples: np.ndarray, source_rate: int, role: Role, out_dir:
     if source_rate != output_rate:
         samples = soxr.resample(samples, source_rate, output_rate)
     if role is Role.drums:
-        from services.render.drums import build_drum_kit
+        from services.render.instruments.drums import build_drum_kit
 
         written: dict[str, tuple[np.ndarray, int]] = {}
         sfz_path = build_drum_kit(samples, output_rate, out_dir, written=written)

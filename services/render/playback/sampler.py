@@ -8,7 +8,7 @@ time), so an instrument sounds the same here as in sfizz. `loop_sustain` regions
 through the release: our instruments follow the loop end with copies of the loop, so that is
 exactly what sfizz and FluidSynth play too.
 
-Per track: roles from `services.render.midi.assign_track_roles`, stereo placement (MIDI pan
+Per track: roles from `services.render.playback.midi.assign_track_roles`, stereo placement (MIDI pan
 CC10 when present, else a spread per role), volume CC7, sustain pedal CC64, a voice limit that
 releases the voice closest to its end, and SFZ `group`/`off_by` choke (hi-hats).
 """
@@ -26,9 +26,9 @@ import soxr
 
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
-from services.render.mastering import BLOCK, db_to_gain, master
-from services.render.midi import assign_track_roles
-from services.render.sfz import Region, SfzInstrument, load_sample, read_sfz
+from services.render.instruments.sfz import Region, SfzInstrument, load_sample, read_sfz
+from services.render.playback.mastering import BLOCK, db_to_gain, master
+from services.render.playback.midi import assign_track_roles
 
 MAX_VOICES_PER_TRACK = 48
 NOTE_CACHE_BYTES = 256 * 2**20  # per instrument

@@ -11,9 +11,9 @@ import pytest
 import soundfile as sf
 
 from imagewave.contracts.scene import Role
-from services.render.drums import detect_onsets
-from services.render.sampler import render_song
-from services.render.sfz import read_sfz
+from services.render.instruments.drums import detect_onsets
+from services.render.instruments.sfz import read_sfz
+from services.render.playback.sampler import render_song
 from tests.services.render.conftest import SOURCE_RATE, knocks, midi_bytes, single_notes_midi
 
 RATE = 48_000
@@ -105,7 +105,7 @@ def test_drum_sf2_plays_on_channel_10_in_fluidsynth(instruments, tmp_path):
 
 
 def test_silent_source_still_builds_a_kit(tmp_path):
-    from services.render.instruments import build_instrument
+    from services.render.instruments.build import build_instrument
 
     sfz_path = build_instrument(np.zeros(SOURCE_RATE, np.float32), SOURCE_RATE, Role.drums,
                                 tmp_path)

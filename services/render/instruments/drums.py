@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from services.render.sfz import Region, write_sfz
+from services.render.instruments.sfz import Region, write_sfz
 
 
 @dataclass

@@ -14,10 +14,10 @@ import soundfile as sf
 
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
-from services.render.instruments import PROFILES, build_instrument
-from services.render.pitch import estimate_pitch
-from services.render.sampler import render_song
-from services.render.sfz import read_sfz
+from services.render.instruments.build import PROFILES, build_instrument
+from services.render.instruments.pitch import estimate_pitch
+from services.render.instruments.sfz import read_sfz
+from services.render.playback.sampler import render_song
 from tests.services.render.conftest import (
     SOURCE_RATE,
     WEAK_SOURCES,

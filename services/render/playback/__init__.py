@@ -1,0 +1,1 @@
+"""Render stage: MIDI played with the job's instruments, mixed and mastered."""
