@@ -36,10 +36,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from imagewave.contracts.scene import Mood, Role, Scene  # noqa: E402
+from imagewave.midi_validation import MAX_MIDI_NOTES, MAX_MIDI_SECONDS, load_midi  # noqa: E402
 from services.render.arrangement.composer import generate_arrangement  # noqa: E402
 from services.render.instruments.build import build_instrument  # noqa: E402
 from services.render.playback.mastering import true_peak  # noqa: E402
-from services.render.playback.midi import load_midi  # noqa: E402
 from services.render.playback.sampler import render_song  # noqa: E402
 
 SOURCE_RATE = 16_000
@@ -134,7 +134,8 @@ def main() -> int:
             fluid_s.append(time.perf_counter() - started)
 
             started = time.perf_counter()
-            midi = load_midi(midi_path.read_bytes(), max_notes=50_000, max_seconds=900)
+            midi = load_midi(midi_path.read_bytes(), max_notes=MAX_MIDI_NOTES,
+                             max_seconds=MAX_MIDI_SECONDS)
             song = render_song(midi, instruments, role_overrides={}, sample_rate=RATE,
                                target_lufs=-14.0, true_peak_dbtp=-1.0)
             sf.write(work / "mix.wav", song.mix, RATE, subtype="FLOAT")

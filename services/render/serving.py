@@ -12,10 +12,13 @@ from pathlib import Path
 
 import soundfile as sf
 
+from imagewave.audio import to_mono
+from imagewave.contracts import layout
 from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.stages import (
     ArrangementRequest,
     ArrangementResponse,
+    ArrangementSummary,
     InstrumentRequest,
     InstrumentResponse,
     RenderRequest,
@@ -48,9 +51,7 @@ class RenderServing:
         """Nothing to load: rendering is plain numpy."""
 
     def build_instrument(self, request: InstrumentRequest) -> InstrumentResponse:
-        samples = request.audio.to_array()
-        if samples.ndim == 2:
-            samples = samples.mean(axis=1)
+        samples = to_mono(request.audio.to_array())
         with tempfile.TemporaryDirectory(prefix="imagewave-instrument-") as tmp:
             out_dir = Path(tmp)
             build_instrument(samples, request.audio.sample_rate, request.role, out_dir,
@@ -64,7 +65,7 @@ class RenderServing:
         midi.write(buffer)
         return ArrangementResponse(midi=FilePayload.from_bytes("arrangement.mid",
                                                                buffer.getvalue()),
-                                   summary=summary)
+                                   summary=ArrangementSummary.model_validate(summary))
 
     def render(self, request: RenderRequest) -> RenderResponse:
         midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
@@ -79,8 +80,8 @@ class RenderServing:
                                sample_rate=self.settings.sample_rate,
                                target_lufs=self.settings.target_lufs,
                                true_peak_dbtp=self.settings.true_peak_dbtp)
-        files = [FilePayload.from_bytes("mix.flac", _flac(song.mix, song.sample_rate))]
-        files += [FilePayload.from_bytes(f"stems/{role.value}.flac", _flac(stem, song.sample_rate))
+        files = [FilePayload.from_bytes(layout.MIX_FLAC, _flac(song.mix, song.sample_rate))]
+        files += [FilePayload.from_bytes(layout.stem_file(role), _flac(stem, song.sample_rate))
                   for role, stem in song.stems.items()]
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
                               files=files, duration_s=len(song.mix) / song.sample_rate,
