@@ -13,6 +13,8 @@ import pytest
 
 from tests.deploy.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # builds the wheel with pip, in a process
+
 PACKAGES = ("imagewave", "gateway", "services")
 # Training recipes have their own requirements and never run in a serving image.
 NOT_SERVED = "services/timbre/train/"
