@@ -37,11 +37,6 @@ from imagewave.contracts.stages import (
 from imagewave.errors import ImagewaveError
 from imagewave.roles import assign_roles
 
-# Re-exported: the markers are part of the job layout (imagewave/contracts/layout.py).
-STAGE_MARKERS = layout.STAGE_MARKERS
-slug = layout.slug
-
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -110,7 +105,7 @@ class Pipeline:
                    work: Callable[[JobInput, Callable[[float], None]], None]) -> None:
         if self.reporter.is_canceled():
             raise JobCanceled(job.job_id)
-        if self.store.exists(job.job_id, STAGE_MARKERS[stage]):
+        if self.store.exists(job.job_id, layout.STAGE_MARKERS[stage]):
             self.reporter.stage(stage, StageStatus.skipped, 1.0)
             return
         self.reporter.stage(stage, StageStatus.running, 0.0)
