@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 
+import mido
 import pretty_midi
 
 from imagewave.errors import InvalidMidi
@@ -26,7 +27,17 @@ def load_midi(data: bytes, *, max_notes: int = MAX_MIDI_NOTES,
         raise InvalidMidi(f"midi is not a Standard MIDI File (starts with {data[:4]!r}, "
                           "expected b'MThd')", field="midi")
     try:
-        midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
+        events = mido.MidiFile(file=io.BytesIO(data))
+        # Counted on the raw events first: building pretty_midi's notes for a hostile file
+        # with millions of them would take seconds; a note needs a note-on, so this bounds it.
+        note_ons = sum(1 for track in events.tracks for message in track
+                       if message.type == "note_on" and message.velocity > 0)
+        if note_ons > max_notes:
+            raise InvalidMidi(f"midi has {note_ons} notes, more than the limit of {max_notes}",
+                              field="midi")
+        midi = pretty_midi.PrettyMIDI(mido_object=events)
+    except InvalidMidi:
+        raise
     except Exception as exc:  # mido/pretty_midi raise many types for broken files
         raise InvalidMidi(f"midi could not be parsed: {type(exc).__name__}: {exc}",
                           field="midi") from exc
