@@ -15,7 +15,7 @@ class VlmServing:
         self.engines = build_registry(settings)
 
     def warm_up(self) -> None:
-        self.engines.get()
+        self.engines.load_default()
 
     def describe(self, image_bytes: bytes,
                  engine: DescribeEngineName | None = None) -> DescribeResponse:
