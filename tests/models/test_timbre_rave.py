@@ -14,7 +14,7 @@ from imagewave.contracts.audio import AudioPayload
 from imagewave.contracts.engines import TimbreEngineName
 from imagewave.contracts.scene import Role
 from imagewave.contracts.stages import TimbreRequest
-from imagewave.errors import EngineUnavailable, InvalidInput
+from imagewave.errors import EngineUnavailable, InvalidInput, ModelsNotInstalled
 from services.timbre.engines.rave import RaveTimbreEngine
 from services.timbre.serving import TimbreServing
 from services.timbre.settings import TimbreSettings
@@ -88,7 +88,7 @@ def test_bad_input_and_missing_model_are_clear_errors(engine: RaveTimbreEngine) 
         engine.transfer(_effect(0.5, 16_000), 16_000, Role.drums)
     with pytest.raises(InvalidInput, match="NaN"):
         engine.transfer(np.full(1000, np.nan, dtype=np.float32), 16_000, Role.bass)
-    with pytest.raises(OSError, match="no RAVE model"):
+    with pytest.raises(ModelsNotInstalled, match="no RAVE model"):
         RaveTimbreEngine.from_settings(_settings(model_dir=FIXTURES / "missing"))
 
 
