@@ -125,3 +125,16 @@ class JobView(BaseModel):
     stages: list[StageView]
     error: JobError | None = None
     artifacts: list[ArtifactView] = Field(default_factory=list)
+
+
+class QueueMetrics(BaseModel):
+    """GET /metrics/queue: what KEDA scales the workers and GPU services on (k8s/autoscaling.yaml).
+
+    `busy` counts every job that needs a worker and the services now: waiting in the RQ queue
+    plus started (RQ's started registry). The queue's length alone is 0 while every worker is
+    busy, which would scale a loaded deployment down."""
+
+    queue: str
+    queued: int = Field(ge=0, description="Jobs waiting in the RQ queue")
+    started: int = Field(ge=0, description="Jobs a worker is running (RQ's started registry)")
+    busy: int = Field(ge=0, description="queued + started: the figure autoscaling targets")
