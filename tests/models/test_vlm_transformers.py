@@ -19,7 +19,7 @@ from PIL import Image
 
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.scene import Scene
-from imagewave.errors import EngineUnavailable
+from imagewave.errors import AcceleratorMissing, EngineUnavailable
 from services.vlm.engines.transformers import TransformersDescribeEngine
 from services.vlm.prompt import (
     SYSTEM_PROMPT,
@@ -140,3 +140,30 @@ def test_deployment_default_and_per_request_engine(taught_model_dir: Path) -> No
     assert [s.name for s in response.scene.sound_sources] == ["frog"]
     with pytest.raises(EngineUnavailable, match="vllm"):
         serving.describe(png.getvalue(), engine=DescribeEngineName.vllm)
+
+
+def test_device_auto_without_cuda_refuses_a_7b_model_and_the_service_is_not_ready(
+        tmp_path: Path) -> None:
+    """On a machine without CUDA (a driver too old for the image's CUDA, say), `device=auto`
+    must not quietly run 8B parameters on the CPU: the engine refuses before reading weights,
+    and the service stays up answering /healthz 503 with the reason."""
+    import httpx
+    import torch
+
+    from bench.studio_models import qwen_config
+    from services.vlm.app import create_app
+    from tests.conftest import serve_app
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: device=auto would use it")
+    qwen_config().save_pretrained(tmp_path)  # the 7B architecture, no weights at all
+    settings = _settings(tmp_path, device="auto")
+    with pytest.raises(AcceleratorMissing, match=r"8\.3B parameters and no CUDA device"):
+        TransformersDescribeEngine.from_settings(settings)
+    with serve_app(create_app(settings)) as base:
+        health = httpx.get(f"{base}/healthz", timeout=10)
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
+    assert "no CUDA device" in health.json()["error"]
+    (transformers_engine,) = health.json()["details"]["engines"]
+    assert transformers_engine["state"] == "unavailable"

@@ -102,18 +102,19 @@ def test_service_client_waits_retry_after_and_gets_through_a_full_service() -> N
         results: list[httpx.Response] = []
         holder = post_in_background(f"{base}/v1/work", 1, results)
         assert serving.entered.acquire(timeout=10)
-        threading.Timer(0.5, serving.gate.set).start()  # the slot frees in half a second
         waits: list[float] = []
 
-        def sleep(seconds: float) -> None:
+        def sleep(seconds: float) -> None:  # the slot frees while the client waits
             waits.append(seconds)
+            serving.gate.set()
             time.sleep(seconds)
 
-        client = ServiceClient("gated", base, retries=3, backoff_s=0.1, sleep=sleep)
+        client = ServiceClient("gated", base, retries=5, backoff_s=0.1, sleep=sleep)
         try:
             assert client.post("/v1/work", Echo, json={"value": 2}) == Echo(value=2)
         finally:
             client.close()
         holder.join(timeout=10)
-    # it was refused once and waited the Retry-After (1 s), not its own 0.1 s backoff
-    assert waits == [pytest.approx(1.0)]
+    # it was refused and waited the Retry-After (1 s), not its own 0.1 s backoff
+    assert waits and all(wait == pytest.approx(1.0) for wait in waits)
+    assert serving.calls == 2  # the holder's call and the client's admitted retry
