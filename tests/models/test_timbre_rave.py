@@ -244,3 +244,31 @@ def test_a_stereo_export_gets_the_effect_on_both_channels_and_is_downmixed(tmp_p
                                                                      Role.keyboard).samples
     # the downmix of (voice, voice / 2) is 0.75 x the mono voice
     np.testing.assert_allclose(stereo, 0.75 * reference, atol=1e-5)
+
+
+def test_imagewave_models_installs_checked_exports_and_the_service_then_loads_rave(
+        tmp_path: Path) -> None:
+    from imagewave.cli import main
+
+    model_dir = tmp_path / "rave"
+    not_a_model = tmp_path / "keyboard.ts"
+    not_a_model.write_bytes(b"not a TorchScript archive")
+    assert main(["models", "install-rave", str(not_a_model), "--model-dir",
+                 str(model_dir)]) == 1
+    assert not model_dir.exists() or not any(model_dir.iterdir())  # nothing half-installed
+    # an empty folder: the service falls back to dsp and says why rave is missing
+    model_dir.mkdir(exist_ok=True)
+    fallback = TimbreServing(_settings(model_dir=model_dir,
+                                       engines=[TimbreEngineName.rave, TimbreEngineName.dsp]))
+    fallback.warm_up()
+    assert fallback.engines.default is TimbreEngineName.dsp
+    assert "services.timbre.install" in fallback.engines.unavailable[TimbreEngineName.rave]
+
+    assert main(["models", "install-rave", f"bass={FIXTURES / 'bass.ts'}",
+                 str(FIXTURES / "keyboard.ts"), "--model-dir", str(model_dir)]) == 0
+    assert sorted(p.name for p in model_dir.iterdir()) == ["bass.ts", "keyboard.ts"]
+    serving = TimbreServing(_settings(model_dir=model_dir,
+                                      engines=[TimbreEngineName.rave, TimbreEngineName.dsp]))
+    serving.warm_up()
+    assert serving.engines.default is TimbreEngineName.rave
+    assert serving.engines.describe()["default"] == "rave"
