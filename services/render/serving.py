@@ -60,7 +60,7 @@ class RenderServing:
 
     def arrange(self, request: ArrangementRequest) -> ArrangementResponse:
         midi, summary = generate_arrangement(request.scene, length_s=request.audio_length_in_s,
-                                             seed=request.seed)
+                                             seed=request.seed, style=request.style)
         buffer = io.BytesIO()
         midi.write(buffer)
         return ArrangementResponse(midi=FilePayload.from_bytes("arrangement.mid",
