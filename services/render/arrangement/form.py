@@ -40,48 +40,51 @@ class Section:
         return self.start_bar + self.bars
 
 
+MAX_SECTIONS = 7
+# Body forms by section count: song styles, and the others' letter forms (A / B / A' / C).
+SONG_FORMS = {1: "V", 2: "VC", 3: "VCC", 4: "VCVC", 5: "VCVBC", 6: "VCVCBC", 7: "VCVCBCC"}
+LETTER_FORMS = {1: "V", 2: "VC", 3: "VCV", 4: "VCVC", 5: "VCVBC", 6: "VCVBCV", 7: "VCVCBCC"}
+KIND_OF = {"V": "verse", "C": "chorus", "B": "bridge"}
+
+
 def _section_lengths(body_bars: int) -> list[int]:
-    """Split the body into sections of 8 bars (4 in short songs); leftovers join the last."""
+    """At most seven sections of whole phrases (8 bars, 4 in short songs; long songs get
+    longer sections); leftover bars join the last section."""
     if body_bars <= 0:
         return []
     unit = 8 if body_bars >= 24 else 4
-    lengths = [unit] * max(1, body_bars // unit)
-    leftover = body_bars - sum(lengths)
-    if leftover >= 4:
-        lengths.append(4)
-        leftover -= 4
-    lengths[-1] += leftover
+    count = int(np.clip(body_bars // unit, 1, MAX_SECTIONS))
+    size = max(unit, (body_bars // count) // 4 * 4)
+    lengths = [size] * count
+    spare = body_bars - sum(lengths)
+    index = count - 1
+    while spare >= 4:  # extra phrases go to the later sections first (the climax grows)
+        lengths[index] += 4
+        spare -= 4
+        index = index - 1 if index > 0 else count - 1
+    lengths[-1] += spare
     return lengths
 
 
 def _kinds(count: int, style: Style) -> list[tuple[str, str]]:
     """(kind, label) of each body section."""
-    if count == 1:
-        return [("verse", "A")]
     if style in SONG_STYLES:
-        kinds = ["verse", "chorus"] * ((count + 1) // 2)
-        kinds = kinds[:count]
-        if count >= 5:  # a bridge before the final chorus(es)
-            kinds[count - 2] = "bridge"
-            kinds[count - 1] = "chorus"
+        kinds = [KIND_OF[c] for c in SONG_FORMS[count]]
         counts: dict[str, int] = {}
         labels = []
         for kind in kinds:
             counts[kind] = counts.get(kind, 0) + 1
             labels.append(f"{kind} {counts[kind]}" if kind != "bridge" else kind)
+        if count == 1:
+            labels = ["A"]
         return list(zip(kinds, labels, strict=True))
-    # A B A' C B' A'' ...: letters, primes for returns
-    pattern = ["verse", "chorus", "verse", "bridge", "chorus", "verse", "chorus", "bridge"]
     letters = {"verse": "A", "chorus": "B", "bridge": "C"}
     seen: dict[str, int] = {}
     result = []
-    for index in range(count):
-        kind = pattern[index % len(pattern)]
-        if index == count - 1 and count >= 3 and kind != "chorus":
-            kind = "chorus"  # end on the B theme, the stronger one
-        label = letters[kind] + "'" * seen.get(kind, 0)
+    for code in LETTER_FORMS[count]:
+        kind = KIND_OF[code]
+        result.append((kind, letters[kind] + "'" * seen.get(kind, 0)))
         seen[kind] = seen.get(kind, 0) + 1
-        result.append((kind, label))
     return result
 
 

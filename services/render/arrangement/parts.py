@@ -614,7 +614,9 @@ def write_drums(song: Song, part: Part) -> None:
         part.plays[index] = {0: "light", 1: "groove", 2: "full groove"}[level]
         if section.kind == "intro" and character.style in (Style.ambient, Style.cinematic):
             part.plays[index] = "swells"
-        velocity = base_velocity(section.energy)
+        # Soft styles keep the kit behind the band (brushes, not sticks).
+        velocity = base_velocity(section.energy) - {"pulse": 12, "folk": 8}.get(
+            character.profile.drum_family, 0)
         kick_options = family["kicks"][level]
         kicks = kick_options[int(rng.integers(len(kick_options)))]
         variant = kick_options[int(rng.integers(len(kick_options)))]
