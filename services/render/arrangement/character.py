@@ -203,33 +203,45 @@ def visual_or_guess(scene: Scene, valence: float) -> VisualFeatures:
                           busyness=0.3, hue_deg=0.0)
 
 
+# Each style's home in picture space: (valence, arousal, brightness, warmth, saturation,
+# contrast, busyness). A picture goes to the nearest, helped by what its sources suggest.
+STYLE_PROTOTYPES: dict[Style, tuple[float, ...]] = {
+    Style.ambient: (0.1, -0.8, 0.6, 0.0, 0.2, 0.15, 0.05),
+    Style.lofi: (0.0, -0.3, 0.3, 0.15, 0.35, 0.25, 0.15),
+    Style.pop: (0.7, 0.4, 0.65, 0.1, 0.6, 0.4, 0.25),
+    Style.folk: (0.4, -0.2, 0.55, 0.25, 0.45, 0.3, 0.2),
+    Style.cinematic: (-0.3, 0.1, 0.4, 0.0, 0.35, 0.6, 0.1),
+    Style.electronic: (0.0, 0.5, 0.2, -0.2, 0.6, 0.4, 0.35),
+}
+# valence and arousal span -1..1, the pixel features 0..1: halve the former's differences.
+FEATURE_WEIGHTS = (0.25, 0.3, 1.5, 1.5, 1.0, 1.0, 1.5)
+VAST_WORDS = {"mountain", "desert", "dune", "snow", "sky", "canyon", "glacier", "storm",
+              "valley", "cliff", "ocean", "horizon"}
+
+
 def choose_style(valence: float, arousal: float, visual: VisualFeatures, figures: list[str],
                  words: set[str], rng: np.random.Generator) -> tuple[Style, str]:
-    """The style the picture suggests; the seed decides between near-equal ones."""
-    calm, energy = (1 - arousal) / 2, (1 + arousal) / 2
-    dark = 1 - visual.brightness
-    nature = sum(f in figures for f in ("chirp", "flow", "crackle"))
+    """The style nearest the picture; the seed decides between near-equal ones."""
+    point = (valence, arousal, visual.brightness, visual.warmth, visual.saturation,
+             visual.contrast, visual.busyness)
     urban = sum(f in figures for f in ("pulse", "chatter"))
-    vast = bool(words & {"mountain", "desert", "dune", "snow", "sky", "canyon", "glacier",
-                         "storm", "valley", "cliff"})
-    scores = {
-        Style.ambient: 1.2 * calm + 0.8 * (1 - visual.busyness) + 0.4 * ("drone" in figures)
-        + 0.2 * ("flow" in figures) - 0.3 * urban,
-        Style.lofi: 0.8 * dark + 0.6 * max(visual.warmth, 0) * 2 + 0.4 * (1 - abs(arousal))
-        + 0.3 * urban + 0.3 * ("flow" in figures and dark > 0.5),
-        Style.pop: 1.0 * (valence + 1) / 2 + 0.8 * visual.saturation + 0.4 * energy
-        + 0.3 * visual.brightness + 0.2 * ("chatter" in figures),
-        Style.folk: 0.5 * nature + 0.5 * max(visual.warmth, 0) * 2 + 0.4 * calm
-        + 0.3 * (1 - dark) - 0.3 * urban,
-        Style.cinematic: 1.0 * visual.contrast + 0.6 * vast + 0.5 * max(-valence, 0)
-        + 0.3 * abs(arousal),
-        Style.electronic: 0.6 * urban + 0.8 * visual.busyness + 0.6 * energy
-        + 0.4 * (dark > 0.55) + 0.3 * ("pulse" in figures),
+    nature = sum(f in figures for f in ("chirp", "flow", "crackle"))
+    bonus = {
+        Style.ambient: 0.3 * ("drone" in figures[:2]) + 0.1 * ("flow" in figures),
+        Style.lofi: 0.1 * urban + 0.15 * ("crackle" in figures),
+        Style.pop: 0.2 * ("chatter" in figures),
+        Style.folk: 0.1 * nature - 0.1 * urban,
+        Style.cinematic: 0.3 * bool(words & VAST_WORDS),
+        Style.electronic: 0.3 * ("pulse" in figures) + 0.1 * urban - 0.1 * nature,
     }
-    jitter = {style: float(rng.uniform(0.0, 0.12)) for style in scores}
+    scores = {style: bonus[style] - sum(
+        weight * (x - p) ** 2 for weight, x, p in zip(FEATURE_WEIGHTS, point, prototype,
+                                                      strict=True))
+        for style, prototype in STYLE_PROTOTYPES.items()}
+    jitter = {style: float(rng.uniform(0.0, 0.04)) for style in scores}
     best = max(scores, key=lambda style: scores[style] + jitter[style])
-    return best, f"style {best.value}: the picture scored " + ", ".join(
-        f"{s.value} {scores[s]:.2f}" for s in sorted(scores, key=lambda s: -scores[s])[:3])
+    return best, f"style {best.value}: nearest to the picture (" + ", ".join(
+        f"{s.value} {scores[s]:+.2f}" for s in sorted(scores, key=lambda s: -scores[s])[:3]) + ")"
 
 
 def choose_tonic(visual: VisualFeatures, words: list[str], rng: np.random.Generator) -> tuple[
@@ -283,10 +295,10 @@ def read_character(scene: Scene, style: Style | None, rng: np.random.Generator) 
     drive = float(np.clip(0.5 + 0.4 * arousal + 0.25 * (visual.busyness - 0.3)
                           + 0.1 * ("pulse" in figures) - 0.1 * ("drone" in figures), 0, 1))
     tempo = low + drive * (high - low) + float(rng.uniform(-2.0, 2.0))
-    calm_flow = arousal < 0.1 and bool({"flow", "drone", "chirp"} & set(figures[:2]))
+    calm_flow = arousal < 0.1 and bool({"flow", "chirp"} & set(figures[:1]))
     # A smooth, calm picture of water, wind or birds may sway in three, where the style allows.
     sway = (1 - visual.busyness) * (1 - arousal) / 2
-    beats = 3 if calm_flow and profile.waltz_chance and sway > 1 - 1.2 * profile.waltz_chance \
+    beats = 3 if calm_flow and profile.waltz_chance and sway > 1 - 0.6 * profile.waltz_chance \
         else 4
     register = int(np.clip(round(6 * (visual.brightness - 0.5) + 3 * ("chirp" in figures)
                                  - 2 * ("drone" in figures[:1])), -4, 5))
