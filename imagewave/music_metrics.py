@@ -258,3 +258,45 @@ def audio_metrics(mix: np.ndarray, sample_rate: int,
             name: round(integrated_lufs(stem, sample_rate) - mix_lufs, 2)
             for name, stem in sorted(stems.items())}
     return result
+
+
+# -- files ----------------------------------------------------------------------------------
+
+def evaluate_path(path) -> dict:
+    """Metrics of a MIDI file, or of a song folder (arrangement.mid, mix.wav, stems/*.flac:
+    what `imagewave compose` writes)."""
+    from pathlib import Path
+
+    import soundfile as sf
+
+    from imagewave.errors import InvalidInput
+
+    path = Path(path)
+    midi_path = path / "arrangement.mid" if path.is_dir() else path
+    if not midi_path.is_file():
+        raise InvalidInput(f"{path}: no MIDI file (a .mid, or a folder with arrangement.mid)",
+                           field="path")
+    try:
+        midi = pretty_midi.PrettyMIDI(str(midi_path))
+    except Exception as exc:  # mido/pretty_midi raise many types for broken files
+        raise InvalidInput(f"{midi_path}: not a readable MIDI file ({exc})", field="path") from exc
+    report = {"path": str(path), **symbolic_metrics(midi).as_dict()}
+    mix_path = path / "mix.wav" if path.is_dir() else None
+    if mix_path is not None and mix_path.is_file():
+        mix, rate = sf.read(mix_path, dtype="float32")
+        stems = {p.stem: sf.read(p, dtype="float32")[0]
+                 for p in sorted((path / "stems").glob("*.flac"))}
+        report.update(audio_metrics(mix, rate, stems))
+    return report
+
+
+def format_music_report(report: dict) -> str:
+    def show(value) -> str:
+        if value is None:
+            return "–"
+        if isinstance(value, dict):
+            return " ".join(f"{k} {v:+.1f}" for k, v in value.items())
+        return f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+    return "\n".join([report["path"]] + [f"  {key:26s} {show(value)}"
+                                         for key, value in report.items() if key != "path"])

@@ -1,4 +1,4 @@
-"""`imagewave eval`: score engines on a golden set."""
+"""`imagewave eval`: score engines on a golden set; measure songs as music."""
 
 from __future__ import annotations
 
@@ -40,6 +40,17 @@ def cmd_eval_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_music(args: argparse.Namespace) -> int:
+    from imagewave.music_metrics import evaluate_path, format_music_report
+
+    reports = [evaluate_path(path) for path in args.paths]
+    if args.json:
+        print(json.dumps(reports))
+    else:
+        print("\n".join(format_music_report(report) for report in reports))
+    return 0
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("eval", help="evaluate engines on a golden set")
     evals = p.add_subparsers(dest="what", required=True)
@@ -56,3 +67,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    choices=list(TimbreEngineName))
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(run=cmd_eval_scenes)
+    e = evals.add_parser("music", help="music metrics of MIDI files or song folders")
+    e.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a .mid file, or a folder with arrangement.mid (+ mix.wav, stems/)")
+    e.add_argument("--json", action="store_true", help="print the reports as JSON")
+    e.set_defaults(run=cmd_eval_music)
