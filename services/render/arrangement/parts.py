@@ -367,12 +367,12 @@ def _answers(song: Song, section: Section, part: Part, rests: list[tuple[float, 
         if count < 2:
             continue
         direction = int(rng.choice([-1, 1]))
-        anchor = 64 + int(rng.integers(-2, 5))
+        anchor = 62 + int(rng.integers(-2, 4))
         for step in range(count):
             onset = begin + 0.5 * step
             _, _, chord = song.chord_at(section, bar, onset - (section.start_bar + bar) * beats)
             target = anchor + direction * 3 * step
-            pitch = nearest_pitch(chord.tones[step % 3], target, 55, 76)
+            pitch = nearest_pitch(chord.tones[step % 3], target, 52, 72)
             length = min(0.5 if step < count - 1 else 1.0, rest_end - onset - 0.1)
             part.add(pitch, onset, length, velocity + 4 - 3 * step)
 
@@ -455,7 +455,7 @@ def write_melody(song: Song, part: Part, accompaniment: Accompaniment) -> list[
                              "chorus": "chorus theme", "bridge": "new idea",
                              "ending": "last phrase"}[section.kind]
         tonic = (character.tonic + section.transpose) % 12
-        home = nearest_pitch(tonic, 64 + character.register, 58, 70)
+        home = nearest_pitch(tonic, 66 + character.register, 60, 71)  # above the band
         _section_melody(song, section, part, motif, home, lift[section.kind], accompaniment)
     return _rests(part, song)
 
