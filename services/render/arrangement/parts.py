@@ -136,6 +136,8 @@ def write_keys(song: Song, part: Part) -> None:
         texture = character.profile.keys[section.kind]
         if section.kind == "verse" and section.occurrence == 0 and "flow" in character.figures:
             texture = "arp"  # water and rain ripple under the first verse
+        if section.kind == "chorus" and "ring" in character.figures[:2]:
+            texture = "arp"  # bells and glass ring out the chorus
         part.plays[index] = texture
         velocity = base_velocity(section.energy) - (16 if texture == "pad" else 10)
         pattern = None if texture == "arp" else _keys_pattern(texture, beats, rng,
