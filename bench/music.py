@@ -258,12 +258,12 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "music"))
     args = parser.parse_args()
 
-    from gateway.clients import InProcessStageClients
     from gateway.pipeline import JobInput, Pipeline
     from imagewave.artifacts import DirectoryArtifactStore
     from imagewave.contracts.jobs import JobOptions
     from imagewave.contracts.scene import Scene
     from imagewave.music_metrics import audio_metrics, symbolic_metrics
+    from imagewave.wiring.in_process import InProcessStageClients
     from services.render.arrangement.composer import generate_arrangement
     from services.vlm.serving import VlmServing
     from services.vlm.settings import VlmSettings

@@ -18,7 +18,6 @@ from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.stages import (
     ArrangementRequest,
     ArrangementResponse,
-    ArrangementSummary,
     InstrumentRequest,
     InstrumentResponse,
     RenderRequest,
@@ -65,7 +64,7 @@ class RenderServing:
         midi.write(buffer)
         return ArrangementResponse(midi=FilePayload.from_bytes("arrangement.mid",
                                                                buffer.getvalue()),
-                                   summary=ArrangementSummary.model_validate(summary))
+                                   summary=summary)
 
     def render(self, request: RenderRequest) -> RenderResponse:
         midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
