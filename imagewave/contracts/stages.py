@@ -101,7 +101,7 @@ class ArrangementSummary(BaseModel):
     mode: str = Field(description="major, minor, dorian, mixolydian, lydian or phrygian")
     meter: str = Field(default="4/4", description="Time signature, e.g. '3/4'")
     beats_per_bar: int = Field(default=4, ge=2, le=12)
-    style: Style = Style.pop
+    style: Style | None = Field(default=None, description="The style the song was played in")
     chords: list[str] = Field(description="Chord of each bar, e.g. ['Dm', 'F', ...]")
     progression_degrees: list[int] = Field(description="Scale degree of each bar's chord root")
     bars: int = Field(ge=1)
