@@ -107,6 +107,36 @@ def render_notes(sfz_path: Path, role: Role, notes: list[tuple[int, float, float
     return song.mix.mean(axis=1)
 
 
+def drum_measures(kit_dir: Path) -> str:
+    """Crash/open-hat ring time (s to fall 20 dB), the share of energy above 6 kHz of the hats
+    and cymbals (lowest), and the largest share of any 10 Hz band in snare/hats/cymbals."""
+    import soundfile as sf
+
+    def load(piece: str) -> np.ndarray:
+        return sf.read(kit_dir / "samples" / f"drums_{piece}.wav")[0]
+
+    def ring_s(audio: np.ndarray) -> float:
+        contour = level_db(audio, RATE // 100)
+        peak = int(np.argmax(contour))
+        below = np.flatnonzero(contour[peak:] < contour[peak] - 20)
+        return (below[0] if below.size else len(contour) - peak) / 100
+
+    def spectrum(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.abs(np.fft.rfft(audio)) ** 2, np.fft.rfftfreq(len(audio), 1 / RATE)
+
+    treble, tone = 1.0, 0.0
+    for piece in ("closed_hat", "open_hat", "crash", "ride"):
+        power, frequencies = spectrum(load(piece))
+        treble = min(treble, float(power[frequencies >= 6000].sum() / power.sum()))
+    for piece in ("snare", "closed_hat", "open_hat", "crash", "ride"):
+        audio = load(piece)
+        power, _ = spectrum(audio)
+        band = max(1, int(round(10 * len(audio) / RATE)))
+        tone = max(tone, float(np.convolve(power, np.ones(band), mode="same").max() / power.sum()))
+    return (f"crash ring {ring_s(load('crash')):.2f} s, open hat {ring_s(load('open_hat')):.2f} s,"
+            f" >6 kHz min {treble:.0%}, max 10 Hz-band share {tone:.0%}")
+
+
 def sample_bytes(out_dir: Path) -> int:
     import soundfile as sf
 
@@ -164,7 +194,7 @@ def main() -> None:
                       f"{loop_wrap_ratio(built[role]):10.2f}  {min(voiced_all):10.2f}  "
                       f"{max(cents_all):9.1f}  {len(bad):3d}/{len(melodic):<3d}{bad[:6]}  "
                       f"{sample_bytes(root / role.value) / 2**20:5.1f}", flush=True)
-            print(f"{name:8s}drums    {build_s:8.2f}  kit MB "
+            print(f"{name:8s}drums    {build_s:8.2f}  {drum_measures(root / 'drums')}  kit MB "
                   f"{sample_bytes(root / 'drums') / 2**20:.1f}", flush=True)
 
 

@@ -34,7 +34,7 @@ from services.render.instruments.sfz import Region, write_sfz
 
 log = logging.getLogger(__name__)
 
-SAMPLE_SUBTYPE = "PCM_24"
+SAMPLE_SUBTYPE = "PCM_16"  # as in the SF2; half the bytes of PCM_24 to write and stream
 STAGE_DECAY_DB = 20 * np.log10(np.e**9)  # 78.2 dB: sfizz's exponential stages, exp(-9)
 
 
@@ -97,7 +97,13 @@ PITCHED_CLARITY = 0.99
 # (the source's own onset), little in the sustain, so pitch trackers stay locked on the
 # resonance (at 0.2 pyin's voicing drops to about 50 % of frames on bright, crackly sources).
 DRY_MIX = 0.1
-PITCHED_DRY_MIX = 0.35  # for sources that are periodic but noisy (clarity 0.9 and up)
+# For sources that are periodic but noisy (clarity 0.9 and up). At 0.35 a rain-made guitar
+# was unvoiced (pyin) on 5 of its 49 keys; the texture is carried by the transient layer too.
+PITCHED_DRY_MIX = 0.2
+# How far each harmonic's level moves from the source's towards a 1/h instrument spectrum: a
+# source whose energy sits in one upper harmonic (rain's 3-4 kHz) leaves pyin unsure of the
+# fundamental at 0.5.
+TONAL_WEIGHT = 0.85
 ATTACK_DRY_MIX = 0.6
 ATTACK_S = 0.03
 
@@ -193,8 +199,27 @@ def sounding_segment(samples: np.ndarray, sample_rate: int, *, floor_db: float =
         return samples
     start, stop = max(runs, key=lambda run: float(np.sum(rms[run[0]:run[1]] ** 2)))
     if (stop - start) * hop < min_length_s * sample_rate:
-        return samples  # no long enough stretch: keep the whole clip
+        # No long enough stretch (knocks, chirps): the sounding stretches joined end to end,
+        # so the body has no silent holes for a loop (or the resonance) to pulse through.
+        return _joined(samples, [(max(0, a * hop - hop), min(len(samples), b * hop))
+                                 for a, b in runs], int(0.01 * sample_rate))
     return samples[max(0, start * hop - hop):min(len(samples), stop * hop)]
+
+
+def _joined(samples: np.ndarray, spans: list[tuple[int, int]], crossfade: int) -> np.ndarray:
+    """The spans of `samples` one after another, each joined to the last with an equal-power
+    crossfade of `crossfade` frames (shorter spans join with what they have)."""
+    out = np.asarray(samples[spans[0][0]:spans[0][1]], dtype=np.float64)
+    for start, stop in spans[1:]:
+        piece = np.asarray(samples[start:stop], dtype=np.float64)
+        overlap = min(crossfade, len(out) // 2, len(piece) // 2)
+        if overlap < 2:
+            out = np.concatenate([out, piece])
+            continue
+        ramp = np.linspace(0.0, 0.5 * np.pi, overlap)
+        blended = out[-overlap:] * np.cos(ramp) + piece[:overlap] * np.sin(ramp)
+        out = np.concatenate([out[:-overlap], blended, piece[overlap:]])
+    return out
 
 
 def fade_edges(samples: np.ndarray, sample_rate: int, *, fade_in_s: float = 0.002,
@@ -340,7 +365,8 @@ def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int
     # Narrower bands for low notes: a band's phase wanders over ~1 / bandwidth seconds, and a
     # low note must stay the same over the ten-odd periods a listener (or pyin) needs.
     bandwidth_hz = float(np.clip(fundamental_hz / 150.0, 0.3, 3.0))
-    resonated = harmonic_resonance(zone, sample_rate, fundamental_hz, bandwidth_hz=bandwidth_hz)
+    resonated = harmonic_resonance(zone, sample_rate, fundamental_hz, bandwidth_hz=bandwidth_hz,
+                                   tonal_weight=TONAL_WEIGHT)
     zone = zone[: len(resonated)]
     dry = zone * (np.sqrt(np.mean(resonated**2)) / (np.sqrt(np.mean(zone**2)) + 1e-12))
     t = np.arange(len(zone)) / sample_rate
@@ -348,22 +374,37 @@ def _zone_sample(body: np.ndarray, sample_rate: int, *, root: float, centre: int
     # The resonance swells in within 10 ms under the source's own attack (note onsets must
     # land on time), then carries the note.
     swell = np.minimum(1.0, t / 0.01)
+    # The dry layer is declicked again at the zone's speed: a fast zone moves what the body's
+    # pass left under its split up into the treble.
+    mixed = _without_quiet_end(resonated * swell + dry_gain * _declick(dry, sample_rate),
+                               sample_rate)
     # Levelled once more: what is left of the source's bursts after resonating would pulse at
     # 2-8 Hz on every held note, the very rate heard as a throb.
-    # The dry layer is declicked again at the zone's speed: a click the body's pass left in the
-    # middle band is moved up into the treble by a fast zone.
-    # (at most +6 dB: the body is level already, and a zone's quiet end must not be boosted).
-    return steady_sustain(resonated * swell + dry_gain * _declick(dry, sample_rate),
-                          sample_rate, max_gain_db=6.0)
+    return steady_sustain(mixed, sample_rate)
+
+
+def _without_quiet_end(samples: np.ndarray, sample_rate: int, *, below_db: float = 12.0,
+                       keep: float = 0.6) -> np.ndarray:
+    """Cut a zone's fading end (more than `below_db` under its median level): levelled up to
+    the body's level, its noise crackled inside the loop that ends there."""
+    hop = max(1, int(0.01 * sample_rate))
+    frames = len(samples) // hop
+    if frames < 10:
+        return samples
+    rms = np.sqrt(np.mean(samples[: frames * hop].reshape(frames, hop) ** 2, axis=1))
+    smooth = np.convolve(rms, np.ones(5) / 5, mode="same")
+    loud = np.flatnonzero(smooth >= np.median(smooth) * 10 ** (-below_db / 20))
+    stop = (int(loud[-1]) + 1) * hop if loud.size else len(samples)
+    return samples[:max(stop, int(keep * len(samples)))]
 
 
 def _declick(samples: np.ndarray, sample_rate: int, *, ratio: float = 2.0,
              split_hz: float = 800.0) -> np.ndarray:
     """Tame isolated clicks (a droplet, a knock, a crackle) in the dry layer: a click inside a
     sustain loop ticks at the loop rate on every held note. Clicks live in the treble, where a
-    tone has little, so the band above `split_hz` is taken apart (zero-phase, so the two bands
-    add back exactly) and its 2 ms frames louder than `ratio` times their local median (over
-    100 ms) are brought down to it, smoothly."""
+    tone has little, so the band above `split_hz` is taken apart (zero-phase, so a click's
+    ringing stays within the frames found) and its 2 ms frames louder than
+    `ratio` times their local median (over 100 ms) are brought down to it, smoothly."""
     hop = max(1, int(0.002 * sample_rate))
     frames = len(samples) // hop
     if frames < 60 or split_hz >= sample_rate / 2:
@@ -381,11 +422,11 @@ def _declick(samples: np.ndarray, sample_rate: int, *, ratio: float = 2.0,
 
 def _softer(zone: np.ndarray, sample_rate: int, fundamental_hz: float) -> np.ndarray:
     """The soft velocity layer: the zone darker (low-passed near its 6th harmonic, at least
-    700 Hz) at the same loudness. Zero-phase, and the samples either side of the loop's wrap
-    already match (crossfaded), so the loop stays seamless."""
+    700 Hz) at the same loudness. The samples before the loop's start and end already match
+    (crossfaded), so the filter's memory is the same at the wrap and the loop stays seamless."""
     cutoff_hz = min(max(6.0 * fundamental_hz, 700.0), 0.45 * sample_rate)
     sos = signal.butter(2, cutoff_hz, "lowpass", fs=sample_rate, output="sos")
-    soft = signal.sosfiltfilt(sos, zone)
+    soft = signal.sosfilt(sos, zone)
     return soft * (np.sqrt(np.mean(zone**2)) / (np.sqrt(np.mean(soft**2)) + 1e-12))
 
 

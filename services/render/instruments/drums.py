@@ -4,7 +4,9 @@ Every General MIDI kit piece is made from the source's own hits: the hit that su
 best (low, mid or bright; short or ringing) is filtered and enveloped into it, and a piece the
 source lacks (a kick from a hiss, hats from a thud) is synthesised from that material — low-passed
 and underpinned by a pitched body for kick and toms, ring-modulated up into the treble for hats
-and cymbals — never one sample repeated on every key. The source's raw hits also play on the
+and cymbals — never one sample repeated on every key. Cymbals are shaped from the hit's colour
+made steady (its spectrum with fresh phases), so a crash rings about a second even when the
+source's hits are over in 20 ms. The source's raw hits also play on the
 hand-percussion keys (54-81), so the kit keeps the picture's own sounds.
 """
 
@@ -205,7 +207,11 @@ def make_pieces(hits: list[Hit], sample_rate: int) -> dict[str, np.ndarray]:
             * _decay(n, sr, 0.006))
     n = int(0.35 * sr)
     snare_noise = _unit(_filter(material(middle, 0.35), sr, "bandpass", (1200.0, 9000.0)))
-    snare = (0.55 * _body(n, sr, 240.0, 185.0, 0.02) * _decay(n, sr, 0.07)
+    # The shell's ring: the hit's own colour in the 150-420 Hz band, under a faint pitched
+    # body (a sine carrying much of a snare reads as a tone, not a drum).
+    shell = _unit(_filter(_steady(middle, n, sr, 6), sr, "bandpass", (150.0, 420.0)))
+    snare = (0.1 * _body(n, sr, 240.0, 185.0, 0.02) * _decay(n, sr, 0.04)
+             + 0.5 * shell * _decay(n, sr, 0.07)
              + 0.8 * snare_noise * _decay(n, sr, 0.11)
              + 0.3 * _unit(_filter(material(middle, 0.35), sr, "bandpass", (150.0, 1200.0)))
              * _decay(n, sr, 0.05))

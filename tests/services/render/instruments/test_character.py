@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from scipy import signal
+from scipy import ndimage, signal
 
 from imagewave.contracts.instrument import InstrumentCard
 from imagewave.contracts.scene import Role
@@ -124,6 +124,17 @@ def test_repeated_notes_cycle_through_round_robin_transients(instruments):
             assert np.corrcoef(onsets[a], onsets[b])[0, 1] < 0.98, (a, b)
     assert np.corrcoef(onsets[0], onsets[rr])[0, 1] > 0.999  # the cycle starts again
 
+    import pysfizz  # sfizz cycles the same round robin (seq_length / seq_position)
+
+    synth = pysfizz.Synth(sample_rate=RATE)
+    assert synth.load_sfz_file(str(instruments[role]))
+    synth.render_note(52, 100, 0.2, 0.3)
+    time.sleep(0.5)
+    heard = [synth.render_note(52, 100, 0.3, 0.4).mean(axis=0)[: RATE // 20]
+             for _ in range(rr + 1)]
+    assert np.corrcoef(heard[0], heard[1])[0, 1] < 0.98
+    assert np.corrcoef(heard[0], heard[rr])[0, 1] > 0.999
+
 
 def centroid_hz(audio: np.ndarray) -> float:
     spectrum = np.abs(np.fft.rfft(audio))
@@ -201,7 +212,7 @@ def test_the_set_font_is_gm_mapped(instruments, tmp_path):
 
 def test_clicks_in_the_source_do_not_tick_in_held_notes(tmp_path):
     """A voice with isolated clicks (droplets, knocks) builds a bass whose held notes carry no
-    clicks at the loop rate: per pitch period, high-band energy stays near its median."""
+    clicks at the loop rate: per pitch period, high-band energy stays near its local median."""
     rng = np.random.default_rng(3)
     t = np.arange(4 * RATE) / RATE
     f0 = 440 * 2 ** ((40 - 69) / 12)
@@ -223,8 +234,10 @@ def test_clicks_in_the_source_do_not_tick_in_held_notes(tmp_path):
         period = int(round(RATE / (440 * 2 ** ((region.pitch_keycenter - 69) / 12))))
         frames = len(high) // period
         energy = (high[: frames * period].reshape(frames, period) ** 2).mean(axis=1)
-        worst = max(worst, float(energy.max() / (np.median(energy) + 1e-20)))
-    assert worst < 10.0, worst
+        # Against the median of the 51 periods around it: a click, not a slow change of colour.
+        local = ndimage.median_filter(energy, size=51, mode="nearest")
+        worst = max(worst, float((energy / (local + 1e-20)).max()))
+    assert worst < 4.0, worst  # without the declicking: 4.5 (and 20 before the loops grew)
 
 
 def test_every_instrument_has_a_card(instruments):
