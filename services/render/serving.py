@@ -30,8 +30,6 @@ from services.render.playback.midi import load_midi
 from services.render.playback.sampler import render_song
 from services.render.settings import RenderSettings
 
-SET_FONT = "instruments/set_gm.sf2"  # every role's instrument in one General MIDI soundfont
-
 
 def _read_dir(root: Path) -> list[FilePayload]:
     return [FilePayload.from_bytes(p.relative_to(root).as_posix(), p.read_bytes())
@@ -86,7 +84,7 @@ class RenderServing:
         fonts = {role: payload.data() for role, payloads in request.instruments.items()
                  for payload in payloads if payload.name == f"{role.value}.sf2"}
         if len(fonts) > 1:  # a whole set (not one instrument's preview): one GM-mapped font
-            files.append(FilePayload.from_bytes(SET_FONT, gm_set_font(fonts)))
+            files.append(FilePayload.from_bytes(layout.INSTRUMENT_SET_FONT, gm_set_font(fonts)))
         files += [FilePayload.from_bytes(layout.stem_file(role), _flac(stem, song.sample_rate))
                   for role, stem in song.stems.items()]
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),

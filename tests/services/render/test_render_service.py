@@ -9,6 +9,7 @@ import httpx
 import numpy as np
 import soundfile as sf
 
+from imagewave.contracts import layout
 from imagewave.contracts.audio import AudioPayload
 from imagewave.contracts.stages import ArrangementResponse, InstrumentResponse, RenderResponse
 from services.render.app import create_app
@@ -52,7 +53,7 @@ def test_instruments_arrangement_and_render_over_http():
         stem, rate = sf.read(io.BytesIO(files["stems/drums.flac"].data()))
         assert rate == 48_000 and np.abs(stem).max() > 0.01
         # The whole set in one GM-mapped soundfont, next to each instrument's own.
-        assert files["instruments/set_gm.sf2"].data()[8:12] == b"sfbk"
+        assert files[layout.INSTRUMENT_SET_FONT].data()[8:12] == b"sfbk"
 
         broken = {"name": "song.mid", "data_base64": base64.b64encode(b"MThd-broken").decode()}
         response = client.post("/v1/render", json={"midi": broken, "instruments": instruments})
