@@ -1,6 +1,7 @@
 """Benchmark: instruments built from noisy, barely pitched effects — decay, loops, tuning, speed.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/instruments.py [--sources wind,rain,...] [--all-keys]
+    PYTHONPATH=$PWD .venv/bin/python bench/instruments.py [--sources wind,rain,...] [--keys-step 1]
+    PYTHONPATH=<checkout> .venv/bin/python bench/instruments.py --time-builds 3   # build time only
 
 For each effect (wind, rain, crowd babble, birdsong chirps, wood knocks: made by the project's
 own procedural sfx engine, 4 s at 48 kHz, the way the pipeline makes them) the melodic voices
@@ -21,6 +22,7 @@ keyboard, guitar and bass instruments, plus a drum kit from the raw effect. Then
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -32,7 +34,8 @@ import numpy as np
 from scipy import signal
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+if not os.environ.get("PYTHONPATH"):  # PYTHONPATH=<another checkout> times that one's builder
+    sys.path.insert(0, str(REPO))
 
 from imagewave.contracts.scene import Role  # noqa: E402
 from services.render.instruments.build import PROFILES, build_instrument  # noqa: E402
@@ -143,12 +146,43 @@ def sample_bytes(out_dir: Path) -> int:
     return sum(sf.info(p).frames * 4 for p in (out_dir / "samples").glob("*.wav"))
 
 
+def time_builds(timbre: DspTimbreEngine, rounds: int) -> None:
+    import statistics
+
+    effect = make_effect("wind")
+    voices = {role: timbre.transfer(effect, RATE, role) for role in MELODIC}
+
+    def build_all(root: Path) -> None:
+        for role, voice in voices.items():
+            build_instrument(voice.samples, RATE, role, root / role.value,
+                             root_pitch=voice.root_pitch)
+        build_instrument(effect, RATE, Role.drums, root / "drums")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_all(Path(tmp) / "warm")
+        walls = []
+        for index in range(rounds):
+            started = time.perf_counter()
+            build_all(Path(tmp) / str(index))
+            walls.append(time.perf_counter() - started)
+    import services.render.instruments.build as built_by
+
+    print(f"{built_by.__file__}: four instruments in {statistics.median(walls):.2f} s "
+          f"(median of {rounds}: {', '.join(f'{w:.2f}' for w in walls)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--keys-step", type=int, default=3)
+    parser.add_argument("--time-builds", type=int, default=0,
+                        help="only time N builds of the four instruments from the wind effect "
+                             "(run it with PYTHONPATH at another checkout to compare)")
     args = parser.parse_args()
     timbre = DspTimbreEngine()
+    if args.time_builds:
+        time_builds(timbre, args.time_builds)
+        return
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{platform.processor() or platform.machine()}, python {platform.python_version()}")
     print("# command: " + " ".join(sys.argv))
