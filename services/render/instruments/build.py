@@ -1,16 +1,20 @@
 """Instrument builder: one sound → a playable, in-tune SFZ + SF2 instrument for a role.
 
 Melodic roles get multi-sample zones every `zone_step` semitones over the role's range, each
-resampled with soxr from one trimmed, steady source, with a crossfaded sustain loop
-(`loop_sustain`: loops while the key is held, then plays on through the release, the same in
-sfizz, FluidSynth's SF2 sample mode 3 and our sampler), and an amplitude envelope and velocity
-response per role. The sample comes from the source's strongest gap-free stretch. Unless the
-source is cleanly periodic, each zone is given its exact pitch by a harmonic resonator
-(resonator.py) with some of the source kept on top, so every key plays in tune
-whatever came in: wind, rain, or the timbre stage's noisy plucks. Drums are built by
-drums.py.
-"""
+resampled with soxr from one trimmed, steady source (its strongest gap-free stretch, or its
+sounding stretches joined), declicked, with a long crossfaded sustain loop (`loop_sustain`:
+loops while the key is held, then plays on through the release, the same in sfizz, FluidSynth's
+SF2 sample mode 3 and our sampler). Unless the source is cleanly periodic, each zone is given
+its exact pitch by a harmonic resonator (resonator.py) with some of the source kept on top, so
+every key plays in tune whatever came in: wind, rain, or the timbre stage's noisy plucks.
 
+Character per role, chosen from the source's own envelope (`source_character`) and written to
+`<role>.json` (an `InstrumentCard`): guitar and bass pluck (die away), the keyboard strikes
+when the source comes in hits and pads when it holds steady. Each zone has a soft (darker) and
+a loud velocity layer, and every note also plays one of ROUND_ROBIN short transients cut from
+the source's own onsets (seq_length/seq_position), tracking velocity fully: loud notes are
+brighter and noisier, repeated notes differ. Drums are built by drums.py.
+"""
 from __future__ import annotations
 
 import logging

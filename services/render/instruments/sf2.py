@@ -2,9 +2,12 @@
 
 Written with our own code (about 200 lines of `struct`) rather than a library: the maintained
 Python SoundFont packages read SF2 (sf2utils) or drive a synth (pyfluidsynth); none writes one,
-and the subset we need (one instrument, mono 16-bit samples, key/velocity ranges, root key, loops,
+and the subset we need (instruments of mono 16-bit samples, key/velocity ranges, root key, loops,
 volume envelope, pan, exclusive class) is small and fully specified by the SoundFont 2.04 spec.
-The SF2 is converted from the SFZ file just written, so both formats carry the same zones.
+The SF2 is converted from the SFZ file just written, so both formats carry the same zones (but
+SF2 has no round robin: only the first of a round-robin set is kept). An instrument's own font
+puts it at bank 0 / program 0 (drums 128 / 0); `merge_sf2` joins several fonts into one
+GM-mapped set without decoding audio.
 
 Envelope mapping: sfizz decays exponentially by 78 dB (exp(-9)) over `ampeg_decay`, SF2 decays
 linearly in dB by 100 dB over decayVolEnv; times are scaled by 100/78 so both fall at the same
