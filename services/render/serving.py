@@ -24,7 +24,7 @@ from imagewave.contracts.stages import (
     RenderResponse,
 )
 from services.render.arrangement.composer import generate_arrangement
-from services.render.instruments.build import build_instrument
+from services.render.instruments.build import build_instrument, gm_set_font
 from services.render.playback.midi import load_midi
 from services.render.playback.sampler import render_song
 from services.render.settings import RenderSettings
@@ -80,6 +80,10 @@ class RenderServing:
                                target_lufs=self.settings.target_lufs,
                                true_peak_dbtp=self.settings.true_peak_dbtp)
         files = [FilePayload.from_bytes(layout.MIX_FLAC, _flac(song.mix, song.sample_rate))]
+        fonts = {role: payload.data() for role, payloads in request.instruments.items()
+                 for payload in payloads if payload.name == f"{role.value}.sf2"}
+        if len(fonts) > 1:  # a whole set (not one instrument's preview): one GM-mapped font
+            files.append(FilePayload.from_bytes(layout.INSTRUMENT_SET_FONT, gm_set_font(fonts)))
         files += [FilePayload.from_bytes(layout.stem_file(role), _flac(stem, song.sample_rate))
                   for role, stem in song.stems.items()]
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
