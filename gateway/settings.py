@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, PositiveFloat, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, Field, PositiveFloat, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from imagewave.contracts.jobs import StageName
 from imagewave.images import DEFAULT_MAX_PIXELS
@@ -78,6 +79,20 @@ class GatewaySettings(BaseServiceSettings):
         default=None, description="whsec_<base64> key that signs webhook deliveries")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="One delivery's limit")
     webhook_retries: int = Field(default=5, ge=0, le=10, description="Redeliveries on failure")
+    webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Internal webhook receivers this deployment trusts, comma-separated host "
+                    "names, addresses or networks (e.g. `hooks.internal,10.1.0.0/16`); every "
+                    "other loopback, private, link-local or reserved target is refused "
+                    "(gateway/webhook_targets.py)")
+
+    @field_validator("webhook_allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @property
     def artifact_root(self) -> Path:
         return self.artifact_dir or self.data_dir / "artifacts"

@@ -9,6 +9,7 @@ drop duplicates. Signing: imagewave/contracts/webhooks.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -19,6 +20,14 @@ from rq import Queue, Retry
 from gateway.jobs import KEY_PREFIX, JobStore
 from gateway.settings import GatewaySettings, process_settings
 from gateway.views import job_view
+from gateway.webhook_targets import (
+    AllowList,
+    Resolver,
+    WebhookTargetRefused,
+    parse_target,
+    resolve_target,
+    system_resolver,
+)
 from imagewave.artifacts import LocalArtifactStore
 from imagewave.contracts.webhooks import (
     WebhookEvent,
@@ -94,15 +103,54 @@ def deliver_webhook(job_id: str) -> str:
         headers["user-agent"] = "imagewave-webhook/1"
         started = time.monotonic()
         try:
-            response = httpx.post(event.data.options.webhook_url, content=body, headers=headers,
-                                  timeout=settings.webhook_timeout_s, follow_redirects=False)
-        except httpx.HTTPError as exc:
+            status = post_pinned(event.data.options.webhook_url, body, headers,
+                                 AllowList.parse(settings.webhook_allow_hosts),
+                                 deadline_s=settings.webhook_timeout_s)
+        except WebhookTargetRefused as exc:
+            # Not worth a retry: the address will not become public.
+            log.warning("job %s: webhook not sent: %s", job_id, exc.message)
+            return f"refused: {exc.message}"
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise WebhookDeliveryError(f"job {job_id}: webhook POST failed: {exc!r}") from exc
-        if not response.is_success:
-            raise WebhookDeliveryError(
-                f"job {job_id}: webhook answered {response.status_code}; will retry")
+        if not 200 <= status < 300:
+            raise WebhookDeliveryError(f"job {job_id}: webhook answered {status}; will retry")
         log.info("job %s: webhook %s delivered in %.2f s", job_id, event.type.value,
                  time.monotonic() - started)
-        return f"delivered {response.status_code}"
+        return f"delivered {status}"
     finally:
         redis.close()
+
+
+def post_pinned(url: str, body: bytes, headers: dict[str, str], allow: AllowList, *,
+                deadline_s: float, resolver: Resolver = system_resolver) -> int:
+    """POST `body` to `url` over a connection to the address that was checked; the status code.
+
+    The host is resolved and checked here, then the request goes to that address with the
+    original Host header (and TLS SNI / certificate name), so a second DNS answer cannot move
+    it. `deadline_s` bounds the whole delivery (connect, send, the answer's headers): httpx's
+    own timeouts are per read, which a receiver trickling a byte at a time never trips.
+    """
+    target = parse_target(url)
+    address = resolve_target(target, allow, resolver)
+    pinned = httpx.URL(url).copy_with(host=address)
+    default_port = 443 if target.scheme == "https" else 80
+    host_header = target.host if ":" not in target.host else f"[{target.host}]"
+    if target.port != default_port:
+        host_header += f":{target.port}"
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+
+    async def post() -> int:
+        # trust_env=False: an HTTP(S)_PROXY from the environment would connect elsewhere.
+        async with httpx.AsyncClient(timeout=deadline_s, follow_redirects=False,
+                                     trust_env=False) as client:
+            request = client.build_request("POST", pinned, content=body,
+                                           headers={**headers, "host": host_header},
+                                           extensions=extensions)
+            response = await client.send(request, stream=True)  # the body is not needed
+            await response.aclose()
+            return response.status_code
+
+    async def within_deadline() -> int:
+        return await asyncio.wait_for(post(), timeout=deadline_s)
+
+    return asyncio.run(within_deadline())

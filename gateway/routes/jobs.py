@@ -17,6 +17,7 @@ from gateway.limits import check_admission
 from gateway.queue import enqueue_job
 from gateway.uploads import check_image, check_midi, parse_options, read_limited
 from gateway.views import error_responses, get_record, job_view, submit_responses
+from gateway.webhook_targets import AllowList, check_url
 from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import InvalidArtifactName
 from imagewave.contracts import layout
@@ -44,6 +45,8 @@ async def create_job(
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
     job_options = parse_options(options)
+    if job_options.webhook_url is not None:
+        check_url(job_options.webhook_url, AllowList.parse(settings.webhook_allow_hosts))
     image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
     midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
     submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key,

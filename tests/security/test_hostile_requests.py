@@ -107,6 +107,12 @@ def build_attacks(photo: bytes, job_id: str) -> list[tuple[str, Callable[[httpx.
         ("options song of a billion seconds", with_options('{"audio_length_in_s": 1e9}')),
         ("options unknown engine", with_options('{"engines": {"sfx": "../../bin/sh"}}')),
         ("options webhook to a file url", with_options('{"webhook_url": "file:///etc/passwd"}')),
+        ("options webhook to Redis in hex", with_options(
+            '{"webhook_url": "http://0x7f000001:6379/"}')),
+        ("options webhook to cloud metadata", with_options(
+            '{"webhook_url": "http://169.254.169.254/latest/meta-data/"}')),
+        ("options webhook to mapped loopback", with_options(
+            '{"webhook_url": "http://[::ffff:127.0.0.1]/"}')),
         ("options role override not a track", with_options('{"role_overrides": {"x": "bass"}}')),
         ("midi not midi", with_midi(b"RIFF....WAVEfmt ")),
         ("midi header then garbage", with_midi(b"MThd\x00\x00\x00\x06" + b"\xff" * 64)),
