@@ -24,6 +24,7 @@ from imagewave.contracts.stages import (
     RenderRequest,
     RenderResponse,
 )
+from imagewave.errors import InvalidInput
 from services.render.arrangement.composer import generate_arrangement
 from services.render.instruments.build import build_instrument
 from services.render.playback.midi import load_midi
@@ -39,6 +40,11 @@ def _read_dir(root: Path) -> list[FilePayload]:
 def _write_files(root: Path, files: list[FilePayload]) -> None:
     for payload in files:
         path = root / payload.name
+        # FilePayload's name type already refuses `..` and absolute paths; a second look here
+        # because this is the line that writes to disk.
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise InvalidInput(f"file name {payload.name!r} leaves the request's directory",
+                               field="name")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(payload.data())
 
