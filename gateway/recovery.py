@@ -97,23 +97,36 @@ class Reaper:
 
     def reconcile(self, report: ReapReport) -> None:
         for job_id in self.jobs.active_ids(created_before=time.time() - ENQUEUE_GRACE_S):
-            record = self.jobs.get(job_id)
-            if record is None:  # the record expired: drop it from the index
-                self.jobs.forget_active(job_id)
-                continue
-            if record.status.is_final:
-                self.jobs.forget_active(job_id, record.owner)
-                continue
             try:
-                rq_job = Job.fetch(job_id, connection=self.redis, serializer=self.queue.serializer)
-                rq_status = rq_job.get_status(refresh=False)
-            except NoSuchJobError:
-                rq_job, rq_status = None, None
-            if rq_status is None:  # never enqueued (gateway died meanwhile) or lost by Redis
-                enqueue_job(self.queue, job_id, self.settings)
-                report.requeued.append(job_id)
-            elif rq_status in (RqStatus.FAILED, RqStatus.STOPPED, RqStatus.CANCELED):
-                self._fail(record.id, record.stages, rq_job, report)
+                self._reconcile_one(job_id, report)
+            except RedisError:
+                raise  # an outage: the caller waits it out
+            except Exception:
+                # One bad record must not stop reconcile (and retention) for every other job.
+                log.exception("reaper: job %s could not be reconciled; dropping it from the "
+                              "active index", job_id)
+                self.jobs.forget_active(job_id)
+
+    def _reconcile_one(self, job_id: str, report: ReapReport) -> None:
+        record = self.jobs.get(job_id)
+        if record is None:  # the record expired, or only a partial hash (no status) is left
+            if not self.jobs.exists(job_id):
+                self.redis.delete(self.jobs.key(job_id))  # a partial hash has no TTL
+            self.jobs.forget_active(job_id)
+            return
+        if record.status.is_final:
+            self.jobs.forget_active(job_id, record.owner)
+            return
+        try:
+            rq_job = Job.fetch(job_id, connection=self.redis, serializer=self.queue.serializer)
+            rq_status = rq_job.get_status(refresh=False)
+        except NoSuchJobError:
+            rq_job, rq_status = None, None
+        if rq_status is None:  # never enqueued (gateway died meanwhile) or lost by Redis
+            enqueue_job(self.queue, job_id, self.settings)
+            report.requeued.append(job_id)
+        elif rq_status in (RqStatus.FAILED, RqStatus.STOPPED, RqStatus.CANCELED):
+            self._fail(record.id, record.stages, rq_job, report)
 
     def _fail(self, job_id: str, stages, rq_job: Job | None, report: ReapReport) -> None:
         stage = next((s.name for s in stages if s.status in (StageStatus.running,

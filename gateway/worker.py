@@ -45,7 +45,8 @@ class JobStoreReporter:
         self.jobs.set_stage(self.job_id, stage, status, progress)
 
     def is_canceled(self) -> bool:
-        return self.jobs.status(self.job_id) is JobStatus.canceled
+        # A record that expired while the job ran counts as canceled: nobody can see the result.
+        return self.jobs.status(self.job_id) in (JobStatus.canceled, None)
 
 
 def _redis(settings: GatewaySettings) -> Redis:
