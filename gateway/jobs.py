@@ -172,6 +172,10 @@ class JobStore:
             owner=data.get("owner") or None,
         )
 
+    def owner(self, job_id: str) -> str | None:
+        value = self.redis.hget(self.key(job_id), "owner")
+        return value.decode() or None if value else None
+
     def status(self, job_id: str) -> JobStatus | None:
         value = self.redis.hget(self.key(job_id), "status")
         return JobStatus(value.decode()) if value else None

@@ -137,7 +137,7 @@ class Reaper:
         message = f"{where} did not finish after {self.settings.job_retries + 1} attempts: {reason}"
         if self.jobs.set_status(job_id, JobStatus.failed, JobError(stage=stage, message=message)):
             report.failed.append(job_id)
-            _notify(self.redis, self.queue, self.settings, job_id)
+            _notify(self.redis, self.settings, job_id)
 
 
 def _last_line(text: str) -> str:
@@ -145,12 +145,10 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else "unknown error"
 
 
-def _notify(redis: Redis, queue: Queue, settings: GatewaySettings, job_id: str) -> None:
-    try:
-        from gateway.webhooks import schedule_webhook
-    except ImportError:  # pragma: no cover - webhooks are optional for the reaper
-        return
-    schedule_webhook(redis, queue, settings, job_id)
+def _notify(redis: Redis, settings: GatewaySettings, job_id: str) -> None:
+    from gateway.webhooks import schedule_webhook  # here: webhooks imports the job store too
+
+    schedule_webhook(redis, settings, job_id)
 
 
 class ReaperThread(threading.Thread):

@@ -30,6 +30,10 @@ class GatewaySettings(BaseServiceSettings):
                            description="Embedded Redis data and default artifact root")
     artifact_dir: Path | None = Field(default=None, description="Default: <data_dir>/artifacts")
     queue_name: str = "imagewave"
+    webhook_queue_name: str = Field(
+        default="imagewave-webhooks", description="RQ queue of webhook deliveries: its own "
+                                                  "workers, so a slow receiver never holds a "
+                                                  "job worker")
     # The four services, each its own deployable.
     vlm_url: str = "http://127.0.0.1:8101"
     t2a_url: str = "http://127.0.0.1:8102"
@@ -77,7 +81,8 @@ class GatewaySettings(BaseServiceSettings):
     # Webhooks (gateway/webhooks.py): unset secret → one is made and kept in Redis.
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_<base64> key that signs webhook deliveries")
-    webhook_timeout_s: float = Field(default=10.0, gt=0, description="One delivery's limit")
+    webhook_timeout_s: float = Field(default=10.0, gt=0,
+                                     description="One delivery's limit, start to answer")
     webhook_retries: int = Field(default=5, ge=0, le=10, description="Redeliveries on failure")
     webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -18,7 +18,7 @@ from gateway.clients import HttpStageClients
 from gateway.connection import connect_redis
 from gateway.jobs import JobStore
 from gateway.pipeline import JobCanceled, JobInput, Pipeline, StageError
-from gateway.queue import job_queue
+from gateway.queue import job_queue, webhook_queue
 from gateway.recovery import ReaperThread, die_with_parent
 from gateway.settings import GatewaySettings, process_settings
 from gateway.webhooks import schedule_webhook
@@ -80,24 +80,27 @@ def run_job(job_id: str) -> str:
             jobs.set_status(job_id, JobStatus.queued)
             raise
         jobs.set_status(job_id, JobStatus.failed, JobError(stage=exc.stage, message=exc.message))
-        schedule_webhook(jobs.redis, job_queue(jobs.redis, settings), settings, job_id)
+        schedule_webhook(jobs.redis, settings, job_id)
         return "failed"
     finally:
         clients.close()
     jobs.set_status(job_id, JobStatus.succeeded)
-    schedule_webhook(jobs.redis, job_queue(jobs.redis, settings), settings, job_id)
+    schedule_webhook(jobs.redis, settings, job_id)
     return "succeeded"
 
 
-def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | None = None) -> None:
+def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | None = None,
+               webhooks: bool = False) -> None:
     """An RQ worker with fast heartbeats and a reaper thread (gateway/recovery.py); its Redis
-    client waits out a Redis restart, and the worker starts over if Redis stays away longer."""
+    client waits out a Redis restart, and the worker starts over if Redis stays away longer.
+    `webhooks`: a worker of the webhook deliveries' queue instead of the jobs' one."""
     reaper = ReaperThread(settings)
     reaper.start()
+    queue_of = webhook_queue if webhooks else job_queue
     try:
         while True:
             redis = _redis(settings)
-            worker = Worker([job_queue(redis, settings)], connection=redis,
+            worker = Worker([queue_of(redis, settings)], connection=redis,
                             serializer=JSONSerializer, name=name,
                             job_monitoring_interval=settings.job_monitoring_interval_s,
                             maintenance_interval=settings.maintenance_interval_s)

@@ -149,8 +149,7 @@ async def cancel_job(state: StateDep, job_id: JobIdPath) -> JobView:
             state.jobs.set_status, job_id, JobStatus.canceled):
         await run_in_threadpool(_stop_rq_job, state, job_id)
         # Only enqueued here: a worker sends it (gateway/webhooks.py).
-        await run_in_threadpool(schedule_webhook, state.redis, state.queue, state.settings,
-                                job_id)
+        await run_in_threadpool(schedule_webhook, state.redis, state.settings, job_id)
     return job_view(state.store, get_record(state, job_id))
 
 

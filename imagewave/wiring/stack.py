@@ -62,6 +62,10 @@ class Stack:
                     + ["--loop", "uvloop", "--http", "httptools"], env)
         for i in range(self.workers):
             self._spawn(f"worker-{i + 1}", [sys.executable, "-m", "imagewave.cli", "worker"], env)
+        if self.workers:
+            # Webhook deliveries have their own worker: a slow receiver never holds a job worker.
+            self._spawn("webhooks-1", [sys.executable, "-m", "imagewave.cli", "worker",
+                                       "--webhooks"], env)
         self._wait_healthy(timeout_s)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:

@@ -94,7 +94,7 @@ def test_every_dockerfile_is_built_by_compose_from_the_repository_root() -> None
 
 
 def image_of(deployable_name: str) -> str:
-    return "gateway" if deployable_name == "worker" else deployable_name
+    return "gateway" if deployable_name in ("worker", "webhooks") else deployable_name
 
 
 @pytest.mark.parametrize("deployable", HTTP_DEPLOYABLES, ids=lambda d: d.name)
@@ -177,3 +177,11 @@ def test_k8s_images_are_the_dockerfiles_images() -> None:
             if name == "vllm":
                 continue
             assert image == f"imagewave/{image_of(name)}", f"{name}: {image}"
+
+
+def test_webhook_worker_command_is_a_real_cli_command() -> None:
+    command = compose_services()["webhooks"]["command"]
+    args = build_parser().parse_args(command[1:])
+    assert (args.command, args.webhooks) == ("worker", True)
+    webhooks = yaml.safe_load((K8S_DIR / "webhooks.yaml").read_text())
+    assert webhooks["spec"]["template"]["spec"]["containers"][0]["command"] == command

@@ -432,5 +432,5 @@ def test_only_workers_reach_the_services(k8s_objects, service) -> None:
 
 def test_vllm_only_from_vlm_and_redis_only_from_gateway_and_workers(k8s_objects) -> None:
     assert _allowed_sources(k8s_objects, "vllm") == {"vlm"}
-    assert _allowed_sources(k8s_objects, "redis") == {"gateway", "worker"}
+    assert _allowed_sources(k8s_objects, "redis") == {"gateway", "worker", "webhooks"}
     assert _allowed_sources(k8s_objects, "gateway") is None  # the ingress controller's way in

@@ -13,8 +13,9 @@ import mido
 import pytest
 from PIL import Image
 
+from gateway.jobs import ACTIVE_KEY
 from tests.conftest import make_photo
-from tests.reliability.harness import LiveStack
+from tests.reliability.harness import LiveStack, TricklingReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +24,10 @@ UPLOAD_LIMIT = 2_000_000
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> LiveStack:
+    # 127.0.0.2 (loopback too) is this suite's trusted webhook receiver; 127.0.0.1 stays refused.
     stack = LiveStack(tmp_path_factory.mktemp("hostile"), workers=1,
-                      env={"IMAGEWAVE_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}).start()
+                      env={"IMAGEWAVE_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+                           "IMAGEWAVE_WEBHOOK_ALLOW_HOSTS": "127.0.0.2"}).start()
     yield stack
     stack.stop()
 
@@ -170,3 +173,32 @@ def test_hostile_requests_get_clear_4xx_fast_and_the_service_stays_up(live, tmp_
     assert httpx.get(f"{live.url}/healthz", timeout=5).status_code == 200
     job = live.wait(live.submit(photo), timeout_s=90)
     assert job["status"] == "succeeded", job
+
+
+def test_trickling_webhook_receivers_do_not_delay_jobs(live, tmp_path):
+    """Submit-and-cancel pairs whose webhooks trickle a byte every 5 s: the deliveries wait in
+    their own queue, and a normal job still starts at once on the one job worker."""
+    photo = make_photo(tmp_path / "photo.jpg").read_bytes()
+    redis = live.redis_client()
+    deadline = time.monotonic() + 120
+    while redis.zcard(ACTIVE_KEY):  # the worker is free: earlier tests' jobs are over
+        assert time.monotonic() < deadline, "earlier jobs did not finish"
+        time.sleep(0.3)
+    receiver = TricklingReceiver(trickle_s=5.0, host="127.0.0.2")
+    try:
+        options = '{"audio_length_in_s": 5, "sfx_length_in_s": 1, "webhook_url": "%s"}'
+        for _ in range(3):
+            job_id = live.submit(photo, options % receiver.url)
+            assert httpx.delete(f"{live.url}/jobs/{job_id}", timeout=10).status_code == 200
+        deadline = time.monotonic() + 20
+        while receiver.connections == 0:  # a delivery is being trickled now
+            assert time.monotonic() < deadline, "no webhook delivery started"
+            time.sleep(0.1)
+        submitted = time.monotonic()
+        normal = live.submit(photo)
+        live.wait_for_stage(normal, "describe", timeout_s=60)
+        waited_s = time.monotonic() - submitted
+        assert waited_s < 5, waited_s
+        assert live.wait(normal, timeout_s=120)["status"] == "succeeded"
+    finally:
+        receiver.close()
