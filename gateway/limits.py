@@ -16,6 +16,7 @@ import threading
 import time
 
 from redis import Redis
+from starlette.exceptions import HTTPException
 
 from gateway.jobs import JobStore
 from gateway.settings import GatewaySettings
@@ -130,7 +131,11 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    return {"type": "http.disconnect"}
+                    # An HTTPException from the body stream passes FastAPI's form parsing as
+                    # it is (any other error there becomes a 400), and the one error handler
+                    # answers it in the one error shape.
+                    raise HTTPException(413, f"request body is larger than the limit of "
+                                             f"{limit} bytes", headers={"Connection": "close"})
             return message
 
         await self.app(scope, counting_receive, send)

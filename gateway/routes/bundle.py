@@ -18,6 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
+from gateway.files import ArtifactFileResponse
 from gateway.views import error_responses, get_record
 from imagewave.contracts import layout
 from imagewave.contracts.jobs import ErrorResponse, JobStatus
@@ -70,6 +71,6 @@ async def job_bundle(state: StateDep, job_id: JobIdPath) -> FileResponse:
         raise Conflict(f"job {job_id} is {record.status.value}: a bundle is made only for "
                        "succeeded jobs", field="job_id")
     path = await run_in_threadpool(write_bundle, state, job_id)
-    return FileResponse(path, media_type="application/zip",
+    return ArtifactFileResponse(path, media_type="application/zip",
                         filename=f"{bundle_folder(job_id)}.zip",
                         background=BackgroundTask(os.unlink, path))

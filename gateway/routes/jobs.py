@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway import idempotency
 from gateway.auth import OwnerDep
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
+from gateway.files import ArtifactFileResponse
 from gateway.jobs import JobRecord, new_job_id
 from gateway.limits import check_admission
 from gateway.queue import enqueue_job
@@ -49,8 +50,7 @@ async def create_job(
         check_url(job_options.webhook_url, AllowList.parse(settings.webhook_allow_hosts))
     image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
     midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
-    submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key,
-                            options)
+    submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key)
     # Content checks, files and Redis in one trip to the thread pool, off the event loop.
     record, replayed = await run_in_threadpool(_admit, state, submission)
     headers = {"Location": f"/jobs/{record.id}"}
@@ -69,7 +69,6 @@ class Submission:
     midi: bytes | None
     owner: str | None
     idempotency_key: str | None
-    raw_options: str | None
 
 
 def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool]:
@@ -83,8 +82,9 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
     image_name = layout.input_image(suffix)
     job_id, key, owner = new_job_id(), submission.idempotency_key, submission.owner
     if key is not None:
-        fingerprint = idempotency.fingerprint(submission.raw_options, submission.image,
-                                              submission.midi)
+        # The parsed options, not their text: other spacing or key order is the same request.
+        fingerprint = idempotency.fingerprint(submission.options.model_dump_json(),
+                                              submission.image, submission.midi)
         earlier = idempotency.claim(state.redis, owner, key, fingerprint, job_id,
                                     settings.idempotency_ttl_s)
         if earlier is not None:
@@ -136,7 +136,7 @@ async def get_artifact(state: StateDep, job_id: JobIdPath, name: Annotated[str, 
         raise NotFound(f"artifact {name!r} not found")
     from imagewave.artifacts import media_type_of
 
-    return FileResponse(path, media_type=media_type_of(name), filename=path.name)
+    return ArtifactFileResponse(path, media_type=media_type_of(name), filename=path.name)
 
 
 @router.delete("/jobs/{job_id}", response_model=JobView, responses=error_responses,
