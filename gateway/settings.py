@@ -42,6 +42,19 @@ class GatewaySettings(BaseServiceSettings):
     service_timeout_s: float = Field(default=300.0, gt=0, description="One service call's limit")
     service_retries: int = Field(default=3, ge=0, le=10, description="Retries on outage / 5xx")
     service_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay, doubles")
+    # HTTP server limits (gateway/http_server.py): slow or huge requests cannot hold the server.
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=4096,
+                                       description="Largest request head (431 above)")
+    http_header_timeout_s: float = Field(default=10.0, gt=0,
+                                         description="A request head must arrive within this")
+    http_body_timeout_s: float = Field(
+        default=20.0, gt=0, description="A request body must arrive within this, plus 1 s "
+                                        "per http_body_min_rate_bytes_s bytes received")
+    http_body_min_rate_bytes_s: int = Field(default=50_000, ge=1,
+                                            description="Slowest body pace kept open")
+    http_max_connections: int = Field(default=1000, ge=1,
+                                      description="Open connections above which requests get 503")
+    http_keep_alive_s: int = Field(default=5, ge=1, description="Idle keep-alive connections")
     # Jobs
     job_timeout_s: int = Field(default=1800, ge=10, description="RQ limit for a whole job")
     job_retries: int = Field(default=3, ge=0, le=10,
