@@ -87,6 +87,12 @@ class GatewaySettings(BaseServiceSettings):
     key_rate_per_minute: int = Field(default=120, ge=1, description="POST /jobs per key per minute")
     key_max_active_jobs: int = Field(default=20, ge=1,
                                      description="Queued + running jobs one key may have")
+    key_max_storage_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Bytes of job files one key may keep "
+                                               "(uploads and results, canceled jobs too)")
+    anonymous_max_storage_bytes: int = Field(
+        default=20 * 1024**3, ge=1, description="Bytes of job files all callers without a key "
+                                                "may keep together")
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60,
                                    description="How long an Idempotency-Key is remembered")
     retention_interval_s: float = Field(default=600.0, gt=0,

@@ -19,6 +19,7 @@ from gateway.connection import connect_redis
 from gateway.jobs import JobStore
 from gateway.pipeline import JobCanceled, JobInput, Pipeline, StageError
 from gateway.queue import job_queue, webhook_queue
+from gateway.quotas import record_job_dir
 from gateway.recovery import ReaperThread, die_with_parent
 from gateway.settings import GatewaySettings, process_settings
 from gateway.webhooks import schedule_webhook
@@ -84,9 +85,19 @@ def run_job(job_id: str) -> str:
         return "failed"
     finally:
         clients.close()
+        _measure(jobs, settings, job_id)  # however it ended, canceled included
     jobs.set_status(job_id, JobStatus.succeeded)
     schedule_webhook(jobs.redis, settings, job_id)
     return "succeeded"
+
+
+def _measure(jobs: JobStore, settings: GatewaySettings, job_id: str) -> None:
+    """What the job keeps on disk now counts against its owner's storage quota."""
+    try:
+        record_job_dir(jobs.redis, job_id, LocalArtifactStore(settings.artifact_root)
+                       .job_dir(job_id))
+    except OSError as exc:  # never fail a job over its accounting
+        log.warning("job %s: could not measure its files: %s", job_id, exc)
 
 
 def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +16,7 @@ from gateway.files import ArtifactFileResponse
 from gateway.jobs import JobRecord, new_job_id
 from gateway.limits import check_admission
 from gateway.queue import enqueue_job
+from gateway.quotas import check_quota, forget_usage, record_usage
 from gateway.uploads import check_image, check_midi, parse_options, read_limited
 from gateway.views import error_responses, get_record, job_view, submit_responses
 from gateway.webhook_targets import AllowList, check_url
@@ -97,6 +98,8 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
     created = False
     try:
         check_admission(state.redis, state.jobs, state.settings, owner)
+        upload_bytes = len(submission.image) + len(submission.midi or b"")
+        check_quota(state.redis, state.settings, owner, upload_bytes)
         midi_name = layout.INPUT_MIDI if submission.midi is not None else None
         state.store.put_bytes(job_id, image_name, submission.image)
         if submission.midi is not None:
@@ -107,6 +110,7 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
             record = state.jobs.create(job_id, submission.options,
                                        input_image=image_name,
                                        input_midi=midi_name, owner=owner, pipeline=pipe)
+            record_usage(state.redis, job_id, owner, upload_bytes, pipeline=pipe)
             pipe.execute()
         created = True
     except BaseException:
@@ -140,8 +144,12 @@ async def get_artifact(state: StateDep, job_id: JobIdPath, name: Annotated[str, 
 
 
 @router.delete("/jobs/{job_id}", response_model=JobView, responses=error_responses,
-               summary="Cancel a queued or running job")
-async def cancel_job(state: StateDep, job_id: JobIdPath) -> JobView:
+               summary="Cancel a queued or running job; with purge=true, delete it and its files")
+async def cancel_job(state: StateDep, job_id: JobIdPath, purge: Annotated[bool, Query(
+        description="Also delete the job's record and every file (uploads and results): it "
+                    "stops counting against storage quotas, and GET answers 404 after",
+        examples=[True])] = False,
+                     ) -> JobView:
     record = get_record(state, job_id)
     # Compare-and-set: a job that finished meanwhile keeps its result, and only a job this
     # request canceled is stopped (RQ's stop command checks the worker still runs this job).
@@ -150,7 +158,19 @@ async def cancel_job(state: StateDep, job_id: JobIdPath) -> JobView:
         await run_in_threadpool(_stop_rq_job, state, job_id)
         # Only enqueued here: a worker sends it (gateway/webhooks.py).
         await run_in_threadpool(schedule_webhook, state.redis, state.settings, job_id)
-    return job_view(state.store, get_record(state, job_id))
+    view = job_view(state.store, get_record(state, job_id))
+    if purge:
+        await run_in_threadpool(_purge, state, job_id)
+        view.artifacts = []
+    return view
+
+
+def _purge(state: GatewayState, job_id: str) -> None:
+    """Record, events and files gone; a worker still finishing the job sees no record and
+    stops, and retention sweeps whatever it writes after this."""
+    state.jobs.delete(job_id)
+    state.store.delete_job(job_id)
+    forget_usage(state.redis, job_id)
 
 
 def _stop_rq_job(state: GatewayState, job_id: str) -> None:
