@@ -15,7 +15,7 @@ from gateway.auth import AccessControl
 from gateway.connection import connect_redis
 from gateway.dependencies import GatewayState
 from gateway.jobs import JobStore
-from gateway.limits import FORM_OVERHEAD_BYTES, BodySizeLimit
+from gateway.limits import FORM_OVERHEAD_BYTES, BodySizeLimit, free_disk_bytes
 from gateway.queue import job_queue
 from gateway.recovery import ReaperThread
 from gateway.routes import bundle, events, jobs, web
@@ -62,7 +62,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(bundle.router)
     app.include_router(web.router)
 
-    @app.get("/healthz", tags=["health"], summary="200 when Redis answers", responses={
+    @app.get("/healthz", tags=["health"],
+             summary="200 when Redis answers and the artifact disk has room", responses={
         200: {"content": {"application/json": {"example": {"status": "ok"}}}},
         503: {"content": {"application/json": {"example": {
             "status": "unavailable", "redis": "Error 111 connecting to 127.0.0.1:6379"}}}}})
@@ -71,6 +72,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await run_in_threadpool(app.state.health_redis.ping)
         except RedisError as exc:
             return JSONResponse({"status": "unavailable", "redis": str(exc)}, status_code=503)
+        # Not ready while new jobs would only fail for want of disk (POST /jobs says 507).
+        try:
+            free = await run_in_threadpool(free_disk_bytes, settings)
+        except OSError as exc:
+            return JSONResponse({"status": "unavailable", "disk": str(exc)}, status_code=503)
+        if free < settings.min_free_disk_bytes:
+            return JSONResponse({"status": "unavailable", "disk": f"{free} bytes free, "
+                                 f"{settings.min_free_disk_bytes} needed"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     return app

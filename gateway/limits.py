@@ -12,6 +12,7 @@ Anonymous callers (keys not required) meet only the backpressure limit.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException
 from gateway.jobs import JobStore
 from gateway.settings import GatewaySettings
 from gateway.webhooks import pending_deliveries
-from imagewave.errors import ImagewaveError, PayloadTooLarge
+from imagewave.errors import ImagewaveError, PayloadTooLarge, StorageFull
 
 # How long a client told "queue full" should wait: about the time a worker needs for a job.
 BACKPRESSURE_RETRY_AFTER_S = 15
@@ -93,6 +94,20 @@ def check_admission(redis: Redis, jobs: JobStore, settings: GatewaySettings,
             f"this API key has {active} jobs queued or running and {deliveries} webhook "
             f"deliveries pending; the limit is {settings.key_max_active_jobs}",
             retry_after_s=ACTIVE_LIMIT_RETRY_AFTER_S)
+
+
+def free_disk_bytes(settings: GatewaySettings) -> int:
+    root = settings.artifact_root
+    root.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(root).free
+
+
+def check_free_disk(settings: GatewaySettings) -> None:
+    """507 before anything is written when the artifact disk is (nearly) full."""
+    free = free_disk_bytes(settings)
+    if free < settings.min_free_disk_bytes:
+        raise StorageFull(f"the server is out of storage for new jobs ({free} bytes free, "
+                          f"{settings.min_free_disk_bytes} needed); try again later")
 
 
 # Multipart framing and the options field on top of the two files.

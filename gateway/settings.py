@@ -60,6 +60,9 @@ class GatewaySettings(BaseServiceSettings):
     job_retries: int = Field(default=3, ge=0, le=10,
                              description="RQ retries of a failed or abandoned job")
     job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long jobs are kept")
+    min_free_disk_bytes: int = Field(
+        default=512 * 1024**2, ge=0, description="Below this much free space where artifacts "
+                                                 "live, POST /jobs is 507 and /healthz 503")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_midi_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_image_pixels: int = DEFAULT_MAX_PIXELS

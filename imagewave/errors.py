@@ -76,6 +76,13 @@ class Conflict(ImagewaveError):
     code = "conflict"
 
 
+class StorageFull(ImagewaveError):
+    """The disk (or quota) holding job files is full: nothing half-written was left behind."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+
 class EngineUnavailable(ImagewaveError):
     status_code = 503
     code = "engine_unavailable"

@@ -14,7 +14,7 @@ from gateway.auth import OwnerDep
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
 from gateway.files import ArtifactFileResponse
 from gateway.jobs import JobRecord, new_job_id
-from gateway.limits import check_admission
+from gateway.limits import check_admission, check_free_disk
 from gateway.queue import enqueue_job
 from gateway.quotas import check_quota, forget_usage, record_usage
 from gateway.uploads import check_image, check_midi, parse_options, read_limited
@@ -97,6 +97,7 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
             return record, True
     created = False
     try:
+        check_free_disk(state.settings)
         check_admission(state.redis, state.jobs, state.settings, owner)
         upload_bytes = len(submission.image) + len(submission.midi or b"")
         check_quota(state.redis, state.settings, owner, upload_bytes)
@@ -114,8 +115,10 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
             pipe.execute()
         created = True
     except BaseException:
-        if key is not None and not created:
-            idempotency.release(state.redis, owner, key)
+        if not created:
+            state.store.delete_job(job_id)  # an upload written before the failure
+            if key is not None:
+                idempotency.release(state.redis, owner, key)
         raise
     return record, False
 
