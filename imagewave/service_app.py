@@ -3,14 +3,16 @@ the one error shape, and the documented error responses."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from imagewave.cancellation import TIMEOUT_HEADER, CancelToken, current_token, parse_timeout
 from imagewave.contracts.jobs import ErrorResponse
 from imagewave.errors import install_error_handlers
 
@@ -19,6 +21,33 @@ service_responses: dict[int | str, dict] = {
     422: {"model": ErrorResponse, "description": "Invalid input"},
     503: {"model": ErrorResponse, "description": "Engine unavailable"},
 }
+
+
+ResultT = TypeVar("ResultT")
+DISCONNECT_POLL_S = 0.25
+
+
+async def run_work(request: Request, work: Callable[..., ResultT], *args) -> ResultT:
+    """Run `work(*args)` in the thread pool with a `CancelToken` that trips when the caller's
+    `X-Imagewave-Timeout-S` passes or the caller disconnects (imagewave/cancellation.py)."""
+    token = CancelToken(parse_timeout(request.headers.get(TIMEOUT_HEADER)))
+
+    async def watch_disconnect() -> None:
+        while not token.canceled:
+            if await request.is_disconnected():
+                token.cancel("the caller disconnected")
+                return
+            await asyncio.sleep(DISCONNECT_POLL_S)
+
+    def in_thread() -> ResultT:
+        current_token.set(token)
+        return work(*args)
+
+    watcher = asyncio.create_task(watch_disconnect())
+    try:
+        return await run_in_threadpool(in_thread)
+    finally:
+        watcher.cancel()
 
 
 class Serving(Protocol):

@@ -24,6 +24,7 @@ import numpy as np
 import pretty_midi
 import soxr
 
+from imagewave.cancellation import check_canceled
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
 from services.render.instruments.sfz import Region, SfzInstrument, load_sample, read_sfz
@@ -344,7 +345,9 @@ def _add_track(stem: np.ndarray, cache: _VoiceCache, notes: list[_Note],
                 target += mono * np.float32(pan)
         return scratch
     left_channel, right_channel = stem[0], stem[1]
-    for note in notes:
+    for index, note in enumerate(notes):
+        if index % 256 == 0:
+            check_canceled()  # the caller gave up: stop (imagewave/cancellation.py)
         wave = cache.note(note.region, note.key, note.held, note.release_s)
         stop = note.start + len(wave)
         scaled = scratch[: len(wave)]
@@ -396,6 +399,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     planned: list[tuple[Role, _VoiceCache, list[_Note]]] = []
     spread = {role: 0 for role in Role}
     for index, track in enumerate(midi.instruments):
+        check_canceled()
         if not track.notes:
             continue
         role = roles[index]
@@ -431,6 +435,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     stems: dict[Role, np.ndarray] = {}
     scratch = np.empty(sample_rate, np.float32)
     for role, cache, notes in planned:
+        check_canceled()
         stem = stems.get(role)
         if stem is None:
             stem = stems[role] = np.zeros((2, total_frames), dtype=np.float32)
