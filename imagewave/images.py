@@ -24,8 +24,9 @@ _BYTES_PER_BAND = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4, "1": 1}
 def check_image_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
     """Cheap check at the door: the bytes are an image of an allowed format and size.
 
-    Reads the header (and, for PNG, verifies chunk checksums); full decoding happens in the
-    vlm service. Returns the format name.
+    Reads the header (for PNG, verifies chunk checksums; a JPEG is decoded at 1/8 scale, which
+    reads its whole scan and so finds truncation); full decoding happens in the vlm service.
+    Returns the format name.
     """
     if not data:
         raise InvalidImage("image is empty", field="image")
@@ -40,7 +41,13 @@ def check_image_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> 
                 raise InvalidImage(f"image is {width}x{height} pixels; the limit is "
                                    f"{max_pixels} pixels", field="image")
             check_decoded_size(image, max_pixels)
-            image.verify()
+            if image_format in ("JPEG", "MPO"):
+                # verify() does not read a JPEG's scan data: a truncated one would pass here
+                # and fail in the vlm service. Decoding at 1/8 scale reads all of it, cheaply.
+                image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                image.load()
+            else:
+                image.verify()
     except InvalidImage:
         raise
     except Image.DecompressionBombError as exc:

@@ -4,6 +4,7 @@ take over 10 s; afterwards the service is healthy and the next valid job succeed
 from __future__ import annotations
 
 import io
+import json
 import struct
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import mido
 import pytest
 from PIL import Image
 
+from bench.midi_validation import dense_midi
 from gateway.jobs import ACTIVE_KEY
 from tests.conftest import make_photo
 from tests.reliability.harness import LiveStack, TricklingReceiver
@@ -51,6 +53,26 @@ def midi_bytes(notes: int = 1, end_s: float = 1.0) -> bytes:
     buffer = io.BytesIO()
     midi.save(file=buffer)
     return buffer.getvalue()
+
+
+def midi_with(*, tempo: int | None = None, zero_length: bool = False) -> bytes:
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    if tempo is not None:
+        track.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+    for _ in range(4):
+        track.append(mido.Message("note_on", note=60, velocity=90, time=0 if zero_length else 10))
+        track.append(mido.Message("note_off", note=60, velocity=0, time=0 if zero_length else 480))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def smpte_midi() -> bytes:
+    data = bytearray(midi_bytes())
+    data[12:14] = b"\xe7\x28"  # -25 frames a second, 40 ticks a frame
+    return bytes(data)
 
 
 def jpeg_claiming(width: int, height: int) -> bytes:
@@ -122,6 +144,14 @@ def build_attacks(photo: bytes, job_id: str) -> list[tuple[str, Callable[[httpx.
         ("midi empty", with_midi(b"")),
         ("midi with too many notes", with_midi(midi_bytes(notes=60_000))),
         ("midi an hour long", with_midi(midi_bytes(end_s=3600))),
+        ("midi 340k notes in 2 MB", with_midi(dense_midi(340_000))),
+        ("midi with tempo 0", with_midi(midi_with(tempo=0))),
+        ("midi with SMPTE division", with_midi(smpte_midi())),
+        ("midi with only zero-length notes", with_midi(midi_with(zero_length=True))),
+        ("jpeg cut in its scan data", image(photo[: len(photo) * 3 // 4])),
+        ("options 60k role overrides", with_options(json.dumps(
+            {"role_overrides": {str(i): "bass" for i in range(60_000)}}))),
+        ("options role override of track -1", with_options('{"role_overrides": {"-1": "bass"}}')),
         ("bad idempotency key", image(photo, headers={"Idempotency-Key": "x" * 1000})),
         ("wrong api key", image(photo, headers={"X-API-Key": "iw_" + "A" * 40})),
         ("job path traversal", lambda c: c.get("/jobs/..%2F..%2Fetc%2Fpasswd")),

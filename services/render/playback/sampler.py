@@ -254,7 +254,9 @@ def _track_notes(track: pretty_midi.Instrument, instrument: _Instrument, cache: 
     pedal = _pedal_intervals(track)
     pedal_starts = np.array([p[0] for p in pedal])
     notes: list[_Note] = []
-    for midi_note in sorted(track.notes, key=lambda n: (n.start, n.pitch)):
+    for count, midi_note in enumerate(sorted(track.notes, key=lambda n: (n.start, n.pitch))):
+        if count % 512 == 0:
+            check_canceled()
         end_s = midi_note.end
         if pedal:  # a note released while the pedal is down rings until the pedal lifts
             index = int(np.searchsorted(pedal_starts, end_s, side="right")) - 1
@@ -428,6 +430,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     total_frames = -(-total_frames // BLOCK) * BLOCK
     for _, cache, _ in planned:
         for (cache_id, region_index, key), frames in needs.items():
+            check_canceled()
             if cache_id == id(cache) and (region_index, key) not in cache.voices:
                 cache.prepare(region_index, key, frames)
 
@@ -443,6 +446,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     mix = np.zeros((2, total_frames), dtype=np.float32)
     for stem in stems.values():
         mix += stem
+    check_canceled()
     result = master(mix, sample_rate, target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp)
     stem_gain = np.float32(db_to_gain(result.gain_db))
     for stem in stems.values():

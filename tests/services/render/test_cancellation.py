@@ -61,14 +61,14 @@ def test_past_the_callers_deadline_the_render_stops_with_503(render):
     elapsed = time.monotonic() - started
     assert response.status_code == 503, response.text[:300]
     assert response.json()["error"]["code"] == "work_canceled"
-    assert elapsed < 5, elapsed
+    assert elapsed < 10, elapsed  # the whole render takes ~28 s on this machine
 
 
 def test_a_caller_that_disconnects_stops_the_render(render):
     client, body = render
     with pytest.raises(httpx.TimeoutException):
         client.post("/v1/render", json=body, timeout=1.0)  # gives up, closes the connection
-    time.sleep(1.0)  # the service notices within its poll interval and the next check
+    time.sleep(2.0)  # the service notices within its poll interval and the next check
     before = cpu_s()
     time.sleep(3.0)
     # The whole render takes ~9 CPU s over ~28 s here: going on, it would use ~1 s of these 3.
