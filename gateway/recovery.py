@@ -32,6 +32,7 @@ from rq.job import Job
 from rq.job import JobStatus as RqStatus
 from rq.registry import StartedJobRegistry
 
+from gateway.engines import ENGINES_REFRESH_S, publish_enabled_engines
 from gateway.jobs import JobStore
 from gateway.queue import enqueue_job, job_queue
 from gateway.retention import sweep_expired
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = "imagewave:reaper:lock"
 RETENTION_LOCK_KEY = "imagewave:retention:lock"
+ENGINES_LOCK_KEY = "imagewave:engines:lock"
 # RQ keeps an execution alive for job_monitoring_interval + this many seconds per heartbeat.
 RQ_HEARTBEAT_GRACE_S = 60
 # A record this young may still be between JobStore.create and enqueue in POST /jobs.
@@ -155,10 +157,13 @@ class ReaperThread(threading.Thread):
     """Runs `Reaper.run_once` every `reaper_interval_s` until stopped; Redis outages are logged
     and waited out. Uses its own Redis client (never one shared with a forking worker)."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, *, publish_engines: bool = False) -> None:
         super().__init__(name="imagewave-reaper", daemon=True)
         self.settings = settings
         self.stopped = threading.Event()
+        # Job workers reach the services (k8s/network.yaml): they tell the gateway which
+        # engines run (gateway/engines.py).
+        self.publish_engines = publish_engines
 
     def run(self) -> None:
         from gateway.connection import connect_redis
@@ -174,6 +179,9 @@ class ReaperThread(threading.Thread):
                 if redis.set(RETENTION_LOCK_KEY, os.getpid(), nx=True,
                              ex=max(1, int(self.settings.retention_interval_s))):
                     sweep_expired(reaper.jobs, LocalArtifactStore(self.settings.artifact_root))
+                if self.publish_engines and redis.set(ENGINES_LOCK_KEY, os.getpid(), nx=True,
+                                                      ex=int(ENGINES_REFRESH_S)):
+                    publish_enabled_engines(redis, self.settings)
             except RedisError as exc:
                 outage_at = time.monotonic()
                 log.warning("reaper: Redis unavailable (%s); trying again", exc)

@@ -105,7 +105,7 @@ def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | No
     """An RQ worker with fast heartbeats and a reaper thread (gateway/recovery.py); its Redis
     client waits out a Redis restart, and the worker starts over if Redis stays away longer.
     `webhooks`: a worker of the webhook deliveries' queue instead of the jobs' one."""
-    reaper = ReaperThread(settings)
+    reaper = ReaperThread(settings, publish_engines=not webhooks)
     reaper.start()
     queue_of = webhook_queue if webhooks else job_queue
     try:

@@ -30,6 +30,11 @@ class EngineRegistry(Generic[NameT, EngineT]):
     def loaded(self) -> list[NameT]:
         return list(self._loaded)
 
+    @property
+    def enabled(self) -> list[NameT]:
+        """The engines this deployment may run (loaded or not yet)."""
+        return list(self._loaders)
+
     def get(self, name: NameT | None = None) -> EngineT:
         name = name or self.default
         if name in self._loaded:

@@ -75,6 +75,8 @@ def create_service_app(title: str, make_serving: Callable[[], Serving]) -> FastA
             return JSONResponse({"status": "starting"}, status_code=503)
         registry = getattr(serving, "engines", None)
         loaded = [name.value for name in getattr(registry, "loaded", [])]
-        return JSONResponse({"status": "ok", "engines_loaded": loaded})
+        enabled = [name.value for name in getattr(registry, "enabled", [])]
+        return JSONResponse({"status": "ok", "engines_loaded": loaded,
+                             "engines_enabled": enabled})
 
     return app

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway import idempotency
 from gateway.auth import OwnerDep
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
+from gateway.engines import check_engines
 from gateway.files import ArtifactFileResponse
 from gateway.jobs import JobRecord, new_job_id
 from gateway.limits import check_admission, check_free_disk
@@ -97,6 +98,7 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
             return record, True
     created = False
     try:
+        check_engines(state.redis, submission.options.engines)
         check_free_disk(state.settings)
         check_admission(state.redis, state.jobs, state.settings, owner)
         upload_bytes = len(submission.image) + len(submission.midi or b"")
