@@ -33,4 +33,5 @@ WORKDIR /home/imagewave
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('IMAGEWAVE_PORT', '8000'), timeout=4)"
-CMD ["sh", "-c", "exec uvicorn --factory gateway.app:create_app --host \"$IMAGEWAVE_HOST\" --port \"$IMAGEWAVE_PORT\" --proxy-headers --forwarded-allow-ips '*'"]
+# uvicorn with request-head size, head/body timeouts and a connection cap (gateway/http_server.py).
+CMD ["sh", "-c", "exec python -m gateway.http_server --host \"$IMAGEWAVE_HOST\" --port \"$IMAGEWAVE_PORT\" --proxy-headers --forwarded-allow-ips '*'"]

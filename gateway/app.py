@@ -7,14 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from redis import Redis
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
 from gateway.auth import AccessControl
 from gateway.connection import connect_redis
-from gateway.dependencies import GatewayState, StateDep
+from gateway.dependencies import GatewayState
 from gateway.jobs import JobStore
-from gateway.limits import FORM_OVERHEAD_BYTES, BodySizeLimit
+from gateway.limits import FORM_OVERHEAD_BYTES, BodySizeLimit, free_disk_bytes
 from gateway.queue import job_queue
 from gateway.recovery import ReaperThread
 from gateway.routes import bundle, events, jobs, metrics, web
@@ -31,6 +32,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL is not set (imagewave serve starts an embedded Redis)")
         redis = connect_redis(settings.redis_url)  # waits out a Redis restart
+        # /healthz must answer within a second or two during an outage: no retries, short
+        # timeouts (the shared client above waits an outage out, ~30 s).
+        app.state.health_redis = Redis.from_url(settings.redis_url, socket_timeout=1,
+                                                socket_connect_timeout=1)
         app.state.gateway = GatewayState(
             settings=settings, redis=redis, jobs=JobStore(redis, ttl_s=settings.job_ttl_s),
             queue=job_queue(redis, settings), store=LocalArtifactStore(settings.artifact_root))
@@ -39,6 +44,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         yield
         reaper.stop()
         redis.close()
+        app.state.health_redis.close()
 
     app = FastAPI(
         title="imagewave",
@@ -57,15 +63,24 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.include_router(metrics.router)
 
-    @app.get("/healthz", tags=["health"], summary="200 when Redis answers", responses={
+    @app.get("/healthz", tags=["health"],
+             summary="200 when Redis answers and the artifact disk has room", responses={
         200: {"content": {"application/json": {"example": {"status": "ok"}}}},
         503: {"content": {"application/json": {"example": {
             "status": "unavailable", "redis": "Error 111 connecting to 127.0.0.1:6379"}}}}})
-    async def healthz(state: StateDep) -> JSONResponse:
+    async def healthz() -> JSONResponse:
         try:
-            await run_in_threadpool(state.redis.ping)
+            await run_in_threadpool(app.state.health_redis.ping)
         except RedisError as exc:
             return JSONResponse({"status": "unavailable", "redis": str(exc)}, status_code=503)
+        # Not ready while new jobs would only fail for want of disk (POST /jobs says 507).
+        try:
+            free = await run_in_threadpool(free_disk_bytes, settings)
+        except OSError as exc:
+            return JSONResponse({"status": "unavailable", "disk": str(exc)}, status_code=503)
+        if free < settings.min_free_disk_bytes:
+            return JSONResponse({"status": "unavailable", "disk": f"{free} bytes free, "
+                                 f"{settings.min_free_disk_bytes} needed"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     return app

@@ -31,7 +31,9 @@ from imagewave.errors import ImagewaveError, NotFound
 
 KEYS_KEY = "imagewave:apikeys"  # hash: sha256(key) → {"id", "name", "created_at"}
 KEY_PREFIX = "iw_"
-_JOB_PATH = re.compile(r"^/jobs/([^/]+)")
+# Only job-shaped ids are looked up (as check_job_id): `/jobs/<id>:events` would otherwise read
+# the job's event stream as if it were its record (Redis WRONGTYPE).
+_JOB_PATH = re.compile(r"^/jobs/([A-Za-z0-9_-]{8,64})(?:/|$)")
 # Paths anyone may reach: health, the API description and the web page.
 # /metrics/queue: counts only, read by the cluster autoscaler (KEDA) without a key.
 PUBLIC_PATHS = ("/healthz", "/metrics/queue", "/openapi.json", "/docs", "/redoc", "/")

@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from imagewave.cancellation import TIMEOUT_HEADER
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.jobs import ErrorResponse
 from imagewave.contracts.stages import (
@@ -151,8 +152,12 @@ class ServiceClient:
     def post_model(self, path: str, request: BaseModel, response_model: type[ResponseT],
                    timeout_s: float | None = None) -> ResponseT:
         extra = {"timeout": timeout_s} if timeout_s else {}
+        # How long this call will wait: the service stops the work once it passes (or when
+        # this client disconnects), instead of finishing it for nobody.
+        headers = {"content-type": "application/json",
+                   TIMEOUT_HEADER: f"{timeout_s or self.timeout_s:g}"}
         return self.post(path, response_model, content=request.model_dump_json(),
-                         headers={"content-type": "application/json"}, **extra)
+                         headers=headers, **extra)
 
     def close(self) -> None:
         if self._client is not None:

@@ -48,6 +48,17 @@ end
 return 1
 """
 
+# A progress write: only to a record that still exists, so a job whose record expired while it
+# ran is never re-created as a partial hash without a TTL (it would answer 500 forever).
+# KEYS: job hash, events stream. ARGV: stage field, stage JSON, updated_at, event JSON, TTL.
+_SET_STAGE = """
+if redis.call('HEXISTS', KEYS[1], 'status') == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'updated_at', ARGV[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'data', ARGV[4])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+return 1
+"""
+
 
 def new_job_id() -> str:
     """128 random bits, URL-safe: job ids are unguessable capabilities."""
@@ -135,14 +146,18 @@ class JobStore:
         pipe.execute()
 
     def exists(self, job_id: str) -> bool:
-        return bool(self.redis.exists(self.key(job_id)))
+        """A whole record (a partial hash without `status` is not a job)."""
+        return bool(self.redis.hexists(self.key(job_id), "status"))
 
     def get(self, job_id: str) -> JobRecord | None:
+        """The record, or None when there is none or only a partial one (no `status`: left by
+        a write after its record expired, as versions before the guarded writes did)."""
         raw = self.redis.hgetall(self.key(job_id))
-        if not raw:
+        if not raw or b"status" not in raw:
             return None
         data = {k.decode(): v.decode() for k, v in raw.items()}
-        stages = [StageView.model_validate_json(data[f"stage:{s.value}"]) for s in StageName]
+        stages = [StageView.model_validate_json(data[f"stage:{s.value}"])
+                  if f"stage:{s.value}" in data else StageView(name=s) for s in StageName]
         error = JobError.model_validate_json(data["error"]) if data.get("error") else None
         return JobRecord(
             id=job_id,
@@ -156,6 +171,10 @@ class JobStore:
             input_midi=data.get("input_midi") or None,
             owner=data.get("owner") or None,
         )
+
+    def owner(self, job_id: str) -> str | None:
+        value = self.redis.hget(self.key(job_id), "owner")
+        return value.decode() or None if value else None
 
     def status(self, job_id: str) -> JobStatus | None:
         value = self.redis.hget(self.key(job_id), "status")
@@ -183,14 +202,16 @@ class JobStore:
         return script
 
     def set_stage(self, job_id: str, stage: StageName, status: StageStatus,
-                  progress: float) -> None:
+                  progress: float) -> bool:
+        """Record a stage's progress; False (and nothing written) when the record is gone."""
         view = StageView(name=stage, status=status, progress=min(max(progress, 0.0), 1.0))
-        pipe = self.redis.pipeline()
-        pipe.hset(self.key(job_id), mapping={f"stage:{stage.value}": view.model_dump_json(),
-                                             "updated_at": time.time()})
-        self._event(pipe, job_id, {"stage": stage.value, "status": status.value,
-                                   "progress": view.progress})
-        pipe.execute()
+        script = getattr(self, "_stage_script", None)
+        if script is None:
+            script = self._stage_script = self.redis.register_script(_SET_STAGE)
+        event = {"stage": stage.value, "status": status.value, "progress": view.progress}
+        return bool(script(keys=[self.key(job_id), self.events_key(job_id)],
+                           args=[f"stage:{stage.value}", view.model_dump_json(), time.time(),
+                                 json.dumps(event), self.ttl_s]))
 
     def _event(self, pipe, job_id: str, event: dict) -> None:
         pipe.xadd(self.events_key(job_id), {"data": json.dumps(event)}, maxlen=1000,

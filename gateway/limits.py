@@ -4,19 +4,25 @@
 - per key: at most `key_rate_per_minute` submissions per minute (fixed one-minute windows) and
   `key_max_active_jobs` jobs queued or running at once.
 
+Webhook deliveries not yet made count like jobs in both (a canceled job's delivery too): a
+client canceling every job it submits would otherwise queue deliveries without limit.
+
 Anonymous callers (keys not required) meet only the backpressure limit.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
 from redis import Redis
+from starlette.exceptions import HTTPException
 
 from gateway.jobs import JobStore
 from gateway.settings import GatewaySettings
-from imagewave.errors import ImagewaveError, PayloadTooLarge
+from gateway.webhooks import pending_deliveries
+from imagewave.errors import ImagewaveError, PayloadTooLarge, StorageFull
 
 # How long a client told "queue full" should wait: about the time a worker needs for a job.
 BACKPRESSURE_RETRY_AFTER_S = 15
@@ -46,14 +52,14 @@ class DepthEstimate:
         self.read_at = float("-inf")
         self.depth = 0
 
-    def over(self, jobs: JobStore, limit: int) -> int | None:
+    def over(self, jobs: JobStore, settings: GatewaySettings, limit: int) -> int | None:
         """The depth when it is at or over `limit`, else None (and count one admission)."""
         with self.lock:
             fresh = time.monotonic() - self.read_at < self.MAX_AGE_S
             if fresh and self.depth + 1 < 0.9 * limit:
                 self.depth += 1
                 return None
-        depth = jobs.active_count()
+        depth = jobs.active_count() + pending_deliveries(jobs.redis, settings)
         with self.lock:
             self.read_at, self.depth = time.monotonic(), depth + 1
         return depth if depth >= limit else None
@@ -65,7 +71,7 @@ _depth_estimate = DepthEstimate()
 def check_admission(redis: Redis, jobs: JobStore, settings: GatewaySettings,
                     owner: str | None) -> None:
     """Raise TooManyRequests when a new job must not be accepted now."""
-    depth = _depth_estimate.over(jobs, settings.max_queue_depth)
+    depth = _depth_estimate.over(jobs, settings, settings.max_queue_depth)
     if depth is not None:
         raise TooManyRequests(f"the queue is full ({depth} jobs waiting or running); "
                               "try again later", retry_after_s=BACKPRESSURE_RETRY_AFTER_S)
@@ -82,10 +88,26 @@ def check_admission(redis: Redis, jobs: JobStore, settings: GatewaySettings,
             f"this API key may submit {settings.key_rate_per_minute} jobs per minute",
             retry_after_s=60 - int(time.time()) % 60)
     active = jobs.owner_active_count(owner)
-    if active >= settings.key_max_active_jobs:
+    deliveries = pending_deliveries(redis, settings, owner)
+    if active + deliveries >= settings.key_max_active_jobs:
         raise TooManyRequests(
-            f"this API key has {active} jobs queued or running; the limit is "
-            f"{settings.key_max_active_jobs}", retry_after_s=ACTIVE_LIMIT_RETRY_AFTER_S)
+            f"this API key has {active} jobs queued or running and {deliveries} webhook "
+            f"deliveries pending; the limit is {settings.key_max_active_jobs}",
+            retry_after_s=ACTIVE_LIMIT_RETRY_AFTER_S)
+
+
+def free_disk_bytes(settings: GatewaySettings) -> int:
+    root = settings.artifact_root
+    root.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(root).free
+
+
+def check_free_disk(settings: GatewaySettings) -> None:
+    """507 before anything is written when the artifact disk is (nearly) full."""
+    free = free_disk_bytes(settings)
+    if free < settings.min_free_disk_bytes:
+        raise StorageFull(f"the server is out of storage for new jobs ({free} bytes free, "
+                          f"{settings.min_free_disk_bytes} needed); try again later")
 
 
 # Multipart framing and the options field on top of the two files.
@@ -124,7 +146,11 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    return {"type": "http.disconnect"}
+                    # An HTTPException from the body stream passes FastAPI's form parsing as
+                    # it is (any other error there becomes a 400), and the one error handler
+                    # answers it in the one error shape.
+                    raise HTTPException(413, f"request body is larger than the limit of "
+                                             f"{limit} bytes", headers={"Connection": "close"})
             return message
 
         await self.app(scope, counting_receive, send)

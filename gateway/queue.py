@@ -16,6 +16,10 @@ def job_queue(redis: Redis, settings: GatewaySettings) -> Queue:
     return Queue(settings.queue_name, connection=redis, serializer=JSONSerializer)
 
 
+def webhook_queue(redis: Redis, settings: GatewaySettings) -> Queue:
+    return Queue(settings.webhook_queue_name, connection=redis, serializer=JSONSerializer)
+
+
 def enqueue_job(queue: Queue, job_id: str, settings: GatewaySettings, pipeline=None) -> None:
     """Put the job on the queue; with `pipeline`, only add the commands (caller executes)."""
     # Retries go straight back on the queue (no interval): a scheduled retry would wait for an

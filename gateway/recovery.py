@@ -32,6 +32,7 @@ from rq.job import Job
 from rq.job import JobStatus as RqStatus
 from rq.registry import StartedJobRegistry
 
+from gateway.engines import ENGINES_REFRESH_S, publish_enabled_engines
 from gateway.jobs import JobStore
 from gateway.queue import enqueue_job, job_queue
 from gateway.retention import sweep_expired
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = "imagewave:reaper:lock"
 RETENTION_LOCK_KEY = "imagewave:retention:lock"
+ENGINES_LOCK_KEY = "imagewave:engines:lock"
 # RQ keeps an execution alive for job_monitoring_interval + this many seconds per heartbeat.
 RQ_HEARTBEAT_GRACE_S = 60
 # A record this young may still be between JobStore.create and enqueue in POST /jobs.
@@ -97,23 +99,36 @@ class Reaper:
 
     def reconcile(self, report: ReapReport) -> None:
         for job_id in self.jobs.active_ids(created_before=time.time() - ENQUEUE_GRACE_S):
-            record = self.jobs.get(job_id)
-            if record is None:  # the record expired: drop it from the index
-                self.jobs.forget_active(job_id)
-                continue
-            if record.status.is_final:
-                self.jobs.forget_active(job_id, record.owner)
-                continue
             try:
-                rq_job = Job.fetch(job_id, connection=self.redis, serializer=self.queue.serializer)
-                rq_status = rq_job.get_status(refresh=False)
-            except NoSuchJobError:
-                rq_job, rq_status = None, None
-            if rq_status is None:  # never enqueued (gateway died meanwhile) or lost by Redis
-                enqueue_job(self.queue, job_id, self.settings)
-                report.requeued.append(job_id)
-            elif rq_status in (RqStatus.FAILED, RqStatus.STOPPED, RqStatus.CANCELED):
-                self._fail(record.id, record.stages, rq_job, report)
+                self._reconcile_one(job_id, report)
+            except RedisError:
+                raise  # an outage: the caller waits it out
+            except Exception:
+                # One bad record must not stop reconcile (and retention) for every other job.
+                log.exception("reaper: job %s could not be reconciled; dropping it from the "
+                              "active index", job_id)
+                self.jobs.forget_active(job_id)
+
+    def _reconcile_one(self, job_id: str, report: ReapReport) -> None:
+        record = self.jobs.get(job_id)
+        if record is None:  # the record expired, or only a partial hash (no status) is left
+            if not self.jobs.exists(job_id):
+                self.redis.delete(self.jobs.key(job_id))  # a partial hash has no TTL
+            self.jobs.forget_active(job_id)
+            return
+        if record.status.is_final:
+            self.jobs.forget_active(job_id, record.owner)
+            return
+        try:
+            rq_job = Job.fetch(job_id, connection=self.redis, serializer=self.queue.serializer)
+            rq_status = rq_job.get_status(refresh=False)
+        except NoSuchJobError:
+            rq_job, rq_status = None, None
+        if rq_status is None:  # never enqueued (gateway died meanwhile) or lost by Redis
+            enqueue_job(self.queue, job_id, self.settings)
+            report.requeued.append(job_id)
+        elif rq_status in (RqStatus.FAILED, RqStatus.STOPPED, RqStatus.CANCELED):
+            self._fail(record.id, record.stages, rq_job, report)
 
     def _fail(self, job_id: str, stages, rq_job: Job | None, report: ReapReport) -> None:
         stage = next((s.name for s in stages if s.status in (StageStatus.running,
@@ -124,7 +139,7 @@ class Reaper:
         message = f"{where} did not finish after {self.settings.job_retries + 1} attempts: {reason}"
         if self.jobs.set_status(job_id, JobStatus.failed, JobError(stage=stage, message=message)):
             report.failed.append(job_id)
-            _notify(self.redis, self.queue, self.settings, job_id)
+            _notify(self.redis, self.settings, job_id)
 
 
 def _last_line(text: str) -> str:
@@ -132,22 +147,23 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else "unknown error"
 
 
-def _notify(redis: Redis, queue: Queue, settings: GatewaySettings, job_id: str) -> None:
-    try:
-        from gateway.webhooks import schedule_webhook
-    except ImportError:  # pragma: no cover - webhooks are optional for the reaper
-        return
-    schedule_webhook(redis, queue, settings, job_id)
+def _notify(redis: Redis, settings: GatewaySettings, job_id: str) -> None:
+    from gateway.webhooks import schedule_webhook  # here: webhooks imports the job store too
+
+    schedule_webhook(redis, settings, job_id)
 
 
 class ReaperThread(threading.Thread):
     """Runs `Reaper.run_once` every `reaper_interval_s` until stopped; Redis outages are logged
     and waited out. Uses its own Redis client (never one shared with a forking worker)."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, *, publish_engines: bool = False) -> None:
         super().__init__(name="imagewave-reaper", daemon=True)
         self.settings = settings
         self.stopped = threading.Event()
+        # Job workers reach the services (k8s/network.yaml): they tell the gateway which
+        # engines run (gateway/engines.py).
+        self.publish_engines = publish_engines
 
     def run(self) -> None:
         from gateway.connection import connect_redis
@@ -163,6 +179,9 @@ class ReaperThread(threading.Thread):
                 if redis.set(RETENTION_LOCK_KEY, os.getpid(), nx=True,
                              ex=max(1, int(self.settings.retention_interval_s))):
                     sweep_expired(reaper.jobs, LocalArtifactStore(self.settings.artifact_root))
+                if self.publish_engines and redis.set(ENGINES_LOCK_KEY, os.getpid(), nx=True,
+                                                      ex=int(ENGINES_REFRESH_S)):
+                    publish_enabled_engines(redis, self.settings)
             except RedisError as exc:
                 outage_at = time.monotonic()
                 log.warning("reaper: Redis unavailable (%s); trying again", exc)

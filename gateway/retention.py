@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from gateway.jobs import JobStore
+from gateway.quotas import forget_usage
 from imagewave.artifacts import LocalArtifactStore, check_job_id
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def sweep_expired(jobs: JobStore, store: LocalArtifactStore, *, grace_s: float =
             continue
         store.delete_job(job_id)
         jobs.forget_active(job_id)
+        forget_usage(jobs.redis, job_id)
         removed.append(job_id)
     if removed:
         log.info("retention: removed %d expired jobs' files", len(removed))

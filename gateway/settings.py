@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field, PositiveFloat, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, Field, PositiveFloat, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from imagewave.contracts.jobs import StageName
 from imagewave.images import DEFAULT_MAX_PIXELS
@@ -29,6 +30,10 @@ class GatewaySettings(BaseServiceSettings):
                            description="Embedded Redis data and default artifact root")
     artifact_dir: Path | None = Field(default=None, description="Default: <data_dir>/artifacts")
     queue_name: str = "imagewave"
+    webhook_queue_name: str = Field(
+        default="imagewave-webhooks", description="RQ queue of webhook deliveries: its own "
+                                                  "workers, so a slow receiver never holds a "
+                                                  "job worker")
     # The four services, each its own deployable.
     vlm_url: str = "http://127.0.0.1:8101"
     t2a_url: str = "http://127.0.0.1:8102"
@@ -37,11 +42,27 @@ class GatewaySettings(BaseServiceSettings):
     service_timeout_s: float = Field(default=300.0, gt=0, description="One service call's limit")
     service_retries: int = Field(default=3, ge=0, le=10, description="Retries on outage / 5xx")
     service_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay, doubles")
+    # HTTP server limits (gateway/http_server.py): slow or huge requests cannot hold the server.
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=4096,
+                                       description="Largest request head (431 above)")
+    http_header_timeout_s: float = Field(default=10.0, gt=0,
+                                         description="A request head must arrive within this")
+    http_body_timeout_s: float = Field(
+        default=20.0, gt=0, description="A request body must arrive within this, plus 1 s "
+                                        "per http_body_min_rate_bytes_s bytes received")
+    http_body_min_rate_bytes_s: int = Field(default=50_000, ge=1,
+                                            description="Slowest body pace kept open")
+    http_max_connections: int = Field(default=1000, ge=1,
+                                      description="Open connections above which requests get 503")
+    http_keep_alive_s: int = Field(default=5, ge=1, description="Idle keep-alive connections")
     # Jobs
     job_timeout_s: int = Field(default=1800, ge=10, description="RQ limit for a whole job")
     job_retries: int = Field(default=3, ge=0, le=10,
                              description="RQ retries of a failed or abandoned job")
     job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="How long jobs are kept")
+    min_free_disk_bytes: int = Field(
+        default=512 * 1024**2, ge=0, description="Below this much free space where artifacts "
+                                                 "live, POST /jobs is 507 and /healthz 503")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_midi_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_image_pixels: int = DEFAULT_MAX_PIXELS
@@ -69,6 +90,12 @@ class GatewaySettings(BaseServiceSettings):
     key_rate_per_minute: int = Field(default=120, ge=1, description="POST /jobs per key per minute")
     key_max_active_jobs: int = Field(default=20, ge=1,
                                      description="Queued + running jobs one key may have")
+    key_max_storage_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Bytes of job files one key may keep "
+                                               "(uploads and results, canceled jobs too)")
+    anonymous_max_storage_bytes: int = Field(
+        default=20 * 1024**3, ge=1, description="Bytes of job files all callers without a key "
+                                                "may keep together")
     idempotency_ttl_s: int = Field(default=24 * 3600, ge=60,
                                    description="How long an Idempotency-Key is remembered")
     retention_interval_s: float = Field(default=600.0, gt=0,
@@ -76,8 +103,23 @@ class GatewaySettings(BaseServiceSettings):
     # Webhooks (gateway/webhooks.py): unset secret → one is made and kept in Redis.
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_<base64> key that signs webhook deliveries")
-    webhook_timeout_s: float = Field(default=10.0, gt=0, description="One delivery's limit")
+    webhook_timeout_s: float = Field(default=10.0, gt=0,
+                                     description="One delivery's limit, start to answer")
     webhook_retries: int = Field(default=5, ge=0, le=10, description="Redeliveries on failure")
+    webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Internal webhook receivers this deployment trusts, comma-separated host "
+                    "names, addresses or networks (e.g. `hooks.internal,10.1.0.0/16`); every "
+                    "other loopback, private, link-local or reserved target is refused "
+                    "(gateway/webhook_targets.py)")
+
+    @field_validator("webhook_allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @property
     def artifact_root(self) -> Path:
         return self.artifact_dir or self.data_dir / "artifacts"

@@ -11,8 +11,7 @@ from imagewave.errors import InvalidInput, PayloadTooLarge
 from imagewave.images import check_image_header
 from imagewave.midi_validation import MAX_MIDI_NOTES, MAX_MIDI_SECONDS, load_midi
 
-IMAGE_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif",
-                "BMP": "bmp", "TIFF": "tiff"}
+IMAGE_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
 async def read_limited(upload: UploadFile, limit: int, field: str) -> bytes:

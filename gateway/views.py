@@ -20,6 +20,7 @@ submit_responses: dict[int | str, dict] = error_responses | {
     409: {"model": ErrorResponse, "description": "Same Idempotency-Key still being submitted"},
     429: {"model": ErrorResponse, "description": "Queue full or key over its limits; see "
                                                  "Retry-After"},
+    507: {"model": ErrorResponse, "description": "No disk space left for new jobs"},
 }
 
 

@@ -18,7 +18,8 @@ from gateway.clients import HttpStageClients
 from gateway.connection import connect_redis
 from gateway.jobs import JobStore
 from gateway.pipeline import JobCanceled, JobInput, Pipeline, StageError
-from gateway.queue import job_queue
+from gateway.queue import job_queue, webhook_queue
+from gateway.quotas import record_job_dir
 from gateway.recovery import ReaperThread, die_with_parent
 from gateway.settings import GatewaySettings, process_settings
 from gateway.webhooks import schedule_webhook
@@ -45,7 +46,8 @@ class JobStoreReporter:
         self.jobs.set_stage(self.job_id, stage, status, progress)
 
     def is_canceled(self) -> bool:
-        return self.jobs.status(self.job_id) is JobStatus.canceled
+        # A record that expired while the job ran counts as canceled: nobody can see the result.
+        return self.jobs.status(self.job_id) in (JobStatus.canceled, None)
 
 
 def _redis(settings: GatewaySettings) -> Redis:
@@ -79,24 +81,37 @@ def run_job(job_id: str) -> str:
             jobs.set_status(job_id, JobStatus.queued)
             raise
         jobs.set_status(job_id, JobStatus.failed, JobError(stage=exc.stage, message=exc.message))
-        schedule_webhook(jobs.redis, job_queue(jobs.redis, settings), settings, job_id)
+        schedule_webhook(jobs.redis, settings, job_id)
         return "failed"
     finally:
         clients.close()
+        _measure(jobs, settings, job_id)  # however it ended, canceled included
     jobs.set_status(job_id, JobStatus.succeeded)
-    schedule_webhook(jobs.redis, job_queue(jobs.redis, settings), settings, job_id)
+    schedule_webhook(jobs.redis, settings, job_id)
     return "succeeded"
 
 
-def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | None = None) -> None:
+def _measure(jobs: JobStore, settings: GatewaySettings, job_id: str) -> None:
+    """What the job keeps on disk now counts against its owner's storage quota."""
+    try:
+        record_job_dir(jobs.redis, job_id, LocalArtifactStore(settings.artifact_root)
+                       .job_dir(job_id))
+    except OSError as exc:  # never fail a job over its accounting
+        log.warning("job %s: could not measure its files: %s", job_id, exc)
+
+
+def run_worker(settings: GatewaySettings, *, burst: bool = False, name: str | None = None,
+               webhooks: bool = False) -> None:
     """An RQ worker with fast heartbeats and a reaper thread (gateway/recovery.py); its Redis
-    client waits out a Redis restart, and the worker starts over if Redis stays away longer."""
-    reaper = ReaperThread(settings)
+    client waits out a Redis restart, and the worker starts over if Redis stays away longer.
+    `webhooks`: a worker of the webhook deliveries' queue instead of the jobs' one."""
+    reaper = ReaperThread(settings, publish_engines=not webhooks)
     reaper.start()
+    queue_of = webhook_queue if webhooks else job_queue
     try:
         while True:
             redis = _redis(settings)
-            worker = Worker([job_queue(redis, settings)], connection=redis,
+            worker = Worker([queue_of(redis, settings)], connection=redis,
                             serializer=JSONSerializer, name=name,
                             job_monitoring_interval=settings.job_monitoring_interval_s,
                             maintenance_interval=settings.maintenance_interval_s)

@@ -6,6 +6,7 @@ can reach outside its job's directory, whatever a client sends.
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import re
 import shutil
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from imagewave.errors import StorageFull
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -22,6 +25,10 @@ mimetypes.add_type("audio/flac", ".flac")
 mimetypes.add_type("audio/midi", ".mid")
 mimetypes.add_type("text/plain", ".sfz")
 mimetypes.add_type("audio/x-soundfont", ".sf2")
+
+
+# No space, over a quota, or over the file size limit: the write cannot succeed as it is.
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 class InvalidArtifactName(ValueError):
@@ -77,10 +84,17 @@ class LocalArtifactStore:
 
     def put_bytes(self, job_id: str, name: str, data: bytes) -> None:
         path = self.local_path(job_id, name)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # never leave a partial file behind
+            if exc.errno in _DISK_FULL:
+                raise StorageFull(f"no space left to store {name!r} ({len(data)} bytes): "
+                                  f"{exc.strerror}") from exc
+            raise
 
     def get_bytes(self, job_id: str, name: str) -> bytes:
         return self.local_path(job_id, name).read_bytes()

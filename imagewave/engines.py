@@ -38,6 +38,7 @@ class EngineRegistry(Generic[NameT, EngineT]):
 
     @property
     def enabled(self) -> list[NameT]:
+        """The engines this deployment may run (loaded or not yet)."""
         return list(self._loaders)
 
     def load_default(self) -> EngineT:

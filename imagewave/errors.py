@@ -76,6 +76,13 @@ class Conflict(ImagewaveError):
     code = "conflict"
 
 
+class StorageFull(ImagewaveError):
+    """The disk (or quota) holding job files is full: nothing half-written was left behind."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+
 class EngineUnavailable(ImagewaveError):
     status_code = 503
     code = "engine_unavailable"
@@ -145,9 +152,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed",
+                413: "payload_too_large"}.get(exc.status_code, "http_error")
         detail = ErrorDetail(code=code, message=str(exc.detail))
         return respond(exc.status_code, ErrorResponse(error=detail), exc.headers)
+
+    @app.exception_handler(MemoryError)
+    async def _out_of_memory(_: Request, exc: MemoryError) -> JSONResponse:
+        # One request asked for more memory than this process can have: the same request
+        # would fail the same way again, so it is the input's size at fault (a 4xx, which
+        # neither the service clients nor the job queue retry).
+        log.warning("request ran out of memory: %s", exc)
+        detail = ErrorDetail(code="too_large_to_process",
+                             message=f"this request needs more memory than the service has "
+                                     f"({exc}); make it smaller (shorter song, fewer notes)")
+        return respond(422, ErrorResponse(error=detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -3,16 +3,18 @@ engines listing, admission control, the one error shape, and the documented erro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from imagewave.cancellation import TIMEOUT_HEADER, CancelToken, current_token, parse_timeout
 from imagewave.errors import (
     EngineUnavailable,
     ErrorResponse,
@@ -32,6 +34,33 @@ service_responses: dict[int | str, dict] = {
 # Stage work lives under /v1/; the engines listing is a cheap read and is always answered.
 _ADMITTED_PREFIX = "/v1/"
 _NEVER_QUEUED = {"/v1/engines"}
+
+
+ResultT = TypeVar("ResultT")
+DISCONNECT_POLL_S = 0.25
+
+
+async def run_work(request: Request, work: Callable[..., ResultT], *args) -> ResultT:
+    """Run `work(*args)` in the thread pool with a `CancelToken` that trips when the caller's
+    `X-Imagewave-Timeout-S` passes or the caller disconnects (imagewave/cancellation.py)."""
+    token = CancelToken(parse_timeout(request.headers.get(TIMEOUT_HEADER)))
+
+    async def watch_disconnect() -> None:
+        while not token.canceled:
+            if await request.is_disconnected():
+                token.cancel("the caller disconnected")
+                return
+            await asyncio.sleep(DISCONNECT_POLL_S)
+
+    def in_thread() -> ResultT:
+        current_token.set(token)
+        return work(*args)
+
+    watcher = asyncio.create_task(watch_disconnect())
+    try:
+        return await run_in_threadpool(in_thread)
+    finally:
+        watcher.cancel()
 
 
 class Serving(Protocol):
@@ -113,7 +142,9 @@ def create_service_app(title: str, make_serving: Callable[[], Serving], *,
             return JSONResponse({"status": "starting"}, status_code=503)
         registry = getattr(serving, "engines", None)
         loaded = [name.value for name in getattr(registry, "loaded", [])]
-        body = {"status": "ok", "engines_loaded": loaded, "details": engines_report(serving)}
+        enabled = [name.value for name in getattr(registry, "enabled", [])]
+        body = {"status": "ok", "engines_loaded": loaded, "engines_enabled": enabled,
+                "details": engines_report(serving)}
         if request.app.state.not_ready:
             body.update(status="unavailable", error=request.app.state.not_ready)
             return JSONResponse(body, status_code=503)

@@ -121,7 +121,9 @@ def served(tmp_path_factory) -> Iterator[Served]:
     secret = new_webhook_secret()
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env |= {"IMAGEWAVE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
-            "IMAGEWAVE_WEBHOOK_SECRET": secret}
+            "IMAGEWAVE_WEBHOOK_SECRET": secret,
+            # The tests' webhook receivers listen on loopback, refused by default.
+            "IMAGEWAVE_WEBHOOK_ALLOW_HOSTS": "127.0.0.1"}
     for name in ("vlm", "t2a", "timbre", "render"):
         env[f"IMAGEWAVE_{name.upper()}_URL"] = f"http://127.0.0.1:{free_port()}"
     log_path = data_dir / "serve.log"

@@ -2,22 +2,27 @@
 
 The mix, the stems, arrangement.mid, the SFZ + SF2 instruments with their samples and previews,
 the sound effects, timbres, scene.json and roles.json — every artifact but the uploaded inputs,
-under one folder named after the job. Built per request into a temporary file (jobs are small:
-tens of MB) so nothing extra is kept in the artifact store.
+under one folder named after the job. Built once, on the first request, into the job's folder
+as `.bundle.zip` (dot files are not artifacts: not listed, not bundled) and served from there
+after: a succeeded job's artifacts never change, and building costs seconds of CPU and the
+job's size in disk per build. Concurrent first requests wait for the one build (a file lock).
+Retention removes it with the job's other files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
-import tempfile
+import threading
 import zipfile
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
+from gateway.files import ArtifactFileResponse
 from gateway.views import error_responses, get_record
 from imagewave.contracts import layout
 from imagewave.contracts.jobs import ErrorResponse, JobStatus
@@ -33,23 +38,39 @@ def bundle_folder(job_id: str) -> str:
     return f"imagewave-{job_id[:8]}"
 
 
-def write_bundle(state: GatewayState, job_id: str) -> str:
-    """Zip the job's artifacts into a temporary file; return its path."""
+BUNDLE_FILE = ".bundle.zip"
+
+
+def write_bundle(state: GatewayState, job_id: str, path: Path) -> None:
+    """Zip the job's artifacts into `path`."""
     folder = bundle_folder(job_id)
-    handle, path = tempfile.mkstemp(prefix="imagewave-bundle-", suffix=".zip")
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(path, "w") as bundle:
-            for artifact in state.store.list(job_id):
-                if layout.is_input(artifact.name):
-                    continue
-                method = (zipfile.ZIP_STORED if artifact.name.endswith(_STORED_SUFFIXES)
-                          else zipfile.ZIP_DEFLATED)
-                bundle.write(state.store.local_path(job_id, artifact.name),
-                             f"{folder}/{artifact.name}", compress_type=method, compresslevel=6)
-    except BaseException:
-        os.unlink(path)
-        raise
+    with zipfile.ZipFile(path, "w") as bundle:
+        for artifact in state.store.list(job_id):
+            if layout.is_input(artifact.name):
+                continue
+            method = (zipfile.ZIP_STORED if artifact.name.endswith(_STORED_SUFFIXES)
+                      else zipfile.ZIP_DEFLATED)
+            bundle.write(state.store.local_path(job_id, artifact.name),
+                         f"{folder}/{artifact.name}", compress_type=method, compresslevel=6)
+
+
+def cached_bundle(state: GatewayState, job_id: str) -> Path:
+    """The job's bundle, built now if no earlier request built it."""
+    job_dir = state.store.job_dir(job_id)
+    path = job_dir / BUNDLE_FILE
+    if path.is_file():
+        return path
+    job_dir.mkdir(parents=True, exist_ok=True)
+    with open(job_dir / ".bundle.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build; the others wait for it
+        if path.is_file():
+            return path
+        tmp = job_dir / f".bundle.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            write_bundle(state, job_id, tmp)
+            tmp.replace(path)  # whole or absent, never half a zip
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
 
 
@@ -70,7 +91,6 @@ async def job_bundle(state: StateDep, job_id: JobIdPath) -> FileResponse:
     if record.status is not JobStatus.succeeded:
         raise Conflict(f"job {job_id} is {record.status.value}: a bundle is made only for "
                        "succeeded jobs", field="job_id")
-    path = await run_in_threadpool(write_bundle, state, job_id)
-    return FileResponse(path, media_type="application/zip",
-                        filename=f"{bundle_folder(job_id)}.zip",
-                        background=BackgroundTask(os.unlink, path))
+    path = await run_in_threadpool(cached_bundle, state, job_id)
+    return ArtifactFileResponse(path, media_type="application/zip",
+                                filename=f"{bundle_folder(job_id)}.zip")

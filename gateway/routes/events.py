@@ -50,6 +50,13 @@ data: {"stage": null, "status": "succeeded", "progress": 1.0}
 """
 
 
+def _is_stream_id(text: str) -> bool:
+    """A Redis stream id (two 64-bit numbers); anything else replays from the start."""
+    if not _STREAM_ID.match(text):
+        return False
+    return all(int(part) < 2**64 for part in text.split("-"))
+
+
 def _sse(entry_id: str | None, data: dict) -> bytes:
     head = f"id: {entry_id}\n" if entry_id else ""
     return f"{head}data: {json.dumps(data)}\n\n".encode()
@@ -120,7 +127,7 @@ async def job_events(
         examples=["1732456801200-0"])] = None,
 ) -> StreamingResponse:
     get_record(state, job_id)
-    start = last_event_id if last_event_id and _STREAM_ID.match(last_event_id) else "0-0"
+    start = last_event_id if last_event_id and _is_stream_id(last_event_id) else "0-0"
     return StreamingResponse(
         _follow(state, request, job_id, start), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

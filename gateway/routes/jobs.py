@@ -5,18 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from gateway import idempotency
 from gateway.auth import OwnerDep
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
+from gateway.engines import check_engines
+from gateway.files import ArtifactFileResponse
 from gateway.jobs import JobRecord, new_job_id
-from gateway.limits import check_admission
+from gateway.limits import check_admission, check_free_disk
 from gateway.queue import enqueue_job
+from gateway.quotas import check_quota, forget_usage, record_usage
 from gateway.uploads import check_image, check_midi, parse_options, read_limited
 from gateway.views import error_responses, get_record, job_view, submit_responses
+from gateway.webhook_targets import AllowList, check_url
 from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import InvalidArtifactName
 from imagewave.contracts import layout
@@ -44,10 +48,11 @@ async def create_job(
     if idempotency_key is not None:
         idempotency.check_key(idempotency_key)
     job_options = parse_options(options)
+    if job_options.webhook_url is not None:
+        check_url(job_options.webhook_url, AllowList.parse(settings.webhook_allow_hosts))
     image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
     midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
-    submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key,
-                            options)
+    submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key)
     # Content checks, files and Redis in one trip to the thread pool, off the event loop.
     record, replayed = await run_in_threadpool(_admit, state, submission)
     headers = {"Location": f"/jobs/{record.id}"}
@@ -66,7 +71,6 @@ class Submission:
     midi: bytes | None
     owner: str | None
     idempotency_key: str | None
-    raw_options: str | None
 
 
 def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool]:
@@ -80,8 +84,9 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
     image_name = layout.input_image(suffix)
     job_id, key, owner = new_job_id(), submission.idempotency_key, submission.owner
     if key is not None:
-        fingerprint = idempotency.fingerprint(submission.raw_options, submission.image,
-                                              submission.midi)
+        # The parsed options, not their text: other spacing or key order is the same request.
+        fingerprint = idempotency.fingerprint(submission.options.model_dump_json(),
+                                              submission.image, submission.midi)
         earlier = idempotency.claim(state.redis, owner, key, fingerprint, job_id,
                                     settings.idempotency_ttl_s)
         if earlier is not None:
@@ -93,7 +98,11 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
             return record, True
     created = False
     try:
+        check_engines(state.redis, submission.options.engines)
+        check_free_disk(state.settings)
         check_admission(state.redis, state.jobs, state.settings, owner)
+        upload_bytes = len(submission.image) + len(submission.midi or b"")
+        check_quota(state.redis, state.settings, owner, upload_bytes)
         midi_name = layout.INPUT_MIDI if submission.midi is not None else None
         state.store.put_bytes(job_id, image_name, submission.image)
         if submission.midi is not None:
@@ -104,11 +113,14 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
             record = state.jobs.create(job_id, submission.options,
                                        input_image=image_name,
                                        input_midi=midi_name, owner=owner, pipeline=pipe)
+            record_usage(state.redis, job_id, owner, upload_bytes, pipeline=pipe)
             pipe.execute()
         created = True
     except BaseException:
-        if key is not None and not created:
-            idempotency.release(state.redis, owner, key)
+        if not created:
+            state.store.delete_job(job_id)  # an upload written before the failure
+            if key is not None:
+                idempotency.release(state.redis, owner, key)
         raise
     return record, False
 
@@ -133,12 +145,16 @@ async def get_artifact(state: StateDep, job_id: JobIdPath, name: Annotated[str, 
         raise NotFound(f"artifact {name!r} not found")
     from imagewave.artifacts import media_type_of
 
-    return FileResponse(path, media_type=media_type_of(name), filename=path.name)
+    return ArtifactFileResponse(path, media_type=media_type_of(name), filename=path.name)
 
 
 @router.delete("/jobs/{job_id}", response_model=JobView, responses=error_responses,
-               summary="Cancel a queued or running job")
-async def cancel_job(state: StateDep, job_id: JobIdPath) -> JobView:
+               summary="Cancel a queued or running job; with purge=true, delete it and its files")
+async def cancel_job(state: StateDep, job_id: JobIdPath, purge: Annotated[bool, Query(
+        description="Also delete the job's record and every file (uploads and results): it "
+                    "stops counting against storage quotas, and GET answers 404 after",
+        examples=[True])] = False,
+                     ) -> JobView:
     record = get_record(state, job_id)
     # Compare-and-set: a job that finished meanwhile keeps its result, and only a job this
     # request canceled is stopped (RQ's stop command checks the worker still runs this job).
@@ -146,9 +162,20 @@ async def cancel_job(state: StateDep, job_id: JobIdPath) -> JobView:
             state.jobs.set_status, job_id, JobStatus.canceled):
         await run_in_threadpool(_stop_rq_job, state, job_id)
         # Only enqueued here: a worker sends it (gateway/webhooks.py).
-        await run_in_threadpool(schedule_webhook, state.redis, state.queue, state.settings,
-                                job_id)
-    return job_view(state.store, get_record(state, job_id))
+        await run_in_threadpool(schedule_webhook, state.redis, state.settings, job_id)
+    view = job_view(state.store, get_record(state, job_id))
+    if purge:
+        await run_in_threadpool(_purge, state, job_id)
+        view.artifacts = []
+    return view
+
+
+def _purge(state: GatewayState, job_id: str) -> None:
+    """Record, events and files gone; a worker still finishing the job sees no record and
+    stops, and retention sweeps whatever it writes after this."""
+    state.jobs.delete(job_id)
+    state.store.delete_job(job_id)
+    forget_usage(state.redis, job_id)
 
 
 def _stop_rq_job(state: GatewayState, job_id: str) -> None:

@@ -37,7 +37,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from gateway.settings import GatewaySettings
     from gateway.worker import run_worker
 
-    run_worker(GatewaySettings(), burst=args.burst)
+    run_worker(GatewaySettings(), burst=args.burst, webhooks=args.webhooks)
     return 0
 
 
@@ -62,4 +62,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser("worker", help="one RQ worker against REDIS_URL")
     p.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    p.add_argument("--webhooks", action="store_true",
+                   help="deliver webhooks (their own queue) instead of running jobs")
     p.set_defaults(run=cmd_worker)

@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 from pydantic import BaseModel, Field
 
+from imagewave.contracts.files import SafeFileName
 from imagewave.errors import InvalidInput
 
 
@@ -57,7 +58,7 @@ class AudioPayload(BaseModel):
 class FilePayload(BaseModel):
     """A named file (SFZ text, sample, MIDI) inside a JSON body."""
 
-    name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+    name: SafeFileName
     data_base64: str
 
     @classmethod

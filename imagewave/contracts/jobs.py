@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +15,10 @@ from imagewave.contracts.scene import Role
 # part of the public contracts too.
 from imagewave.errors import ErrorDetail as ErrorDetail
 from imagewave.errors import ErrorResponse as ErrorResponse
+
+# A MIDI file numbers its tracks with 16 bits; a render has far fewer worth a role each.
+TrackIndex = Annotated[int, Field(ge=0, le=65_535)]
+MAX_ROLE_OVERRIDES = 256
 
 
 class JobStatus(str, Enum):
@@ -69,8 +74,9 @@ class JobOptions(BaseModel):
     style: Style | None = Field(
         default=None, description="Song style; chosen from the picture when absent")
     engines: EngineChoice = Field(default_factory=EngineChoice)
-    role_overrides: dict[int, Role] = Field(
-        default_factory=dict, description="Uploaded MIDI: track index → role"
+    role_overrides: dict[TrackIndex, Role] = Field(
+        default_factory=dict, max_length=MAX_ROLE_OVERRIDES,
+        description="Uploaded MIDI: track index → role (at most 256 entries)"
     )
     webhook_url: str | None = Field(
         default=None, max_length=2048, pattern=r"^https?://[^\s]+$",

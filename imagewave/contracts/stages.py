@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from imagewave.audio import SAMPLE_RATE
 from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.contracts.jobs import MAX_ROLE_OVERRIDES, TrackIndex
 from imagewave.contracts.music import Character, SectionSummary, Style
 from imagewave.contracts.scene import Role, Scene
 
@@ -125,9 +126,9 @@ class RenderRequest(BaseModel):
     instruments: dict[Role, list[FilePayload]] = Field(
         description="Per role, the files of one instrument as written by /v1/instruments"
     )
-    role_overrides: dict[int, Role] = Field(
-        default_factory=dict, description="MIDI track index → role, overriding the automatic map"
-    )
+    role_overrides: dict[TrackIndex, Role] = Field(
+        default_factory=dict, max_length=MAX_ROLE_OVERRIDES,
+        description="MIDI track index → role, overriding the automatic map")
 
 
 class RenderResponse(BaseModel):

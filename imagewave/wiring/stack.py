@@ -57,11 +57,16 @@ class Stack:
         for name, app in SERVICE_APPS.items():
             url = urlparse(getattr(self.settings, f"{name}_url"))
             self._spawn(name, _uvicorn(app, url.hostname or "127.0.0.1", url.port or 80), env)
-        # uvloop + httptools: the gateway's p99 at 300 req/s (BENCHMARKS.md) needs them.
-        self._spawn("gateway", _uvicorn("gateway.app:create_app", self.host, self.port)
-                    + ["--loop", "uvloop", "--http", "httptools"], env)
+        # uvloop + httptools (the gateway's p99 at 300 req/s needs them, BENCHMARKS.md) with
+        # request-head size, head/body timeouts and a connection cap (gateway/http_server.py).
+        self._spawn("gateway", [sys.executable, "-m", "gateway.http_server", "--host", self.host,
+                                "--port", str(self.port)], env)
         for i in range(self.workers):
             self._spawn(f"worker-{i + 1}", [sys.executable, "-m", "imagewave.cli", "worker"], env)
+        if self.workers:
+            # Webhook deliveries have their own worker: a slow receiver never holds a job worker.
+            self._spawn("webhooks-1", [sys.executable, "-m", "imagewave.cli", "worker",
+                                       "--webhooks"], env)
         self._wait_healthy(timeout_s)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from starlette.concurrency import run_in_threadpool
 
 from imagewave.contracts.stages import (
     ArrangementRequest,
@@ -13,7 +12,7 @@ from imagewave.contracts.stages import (
     RenderRequest,
     RenderResponse,
 )
-from imagewave.service_app import create_service_app, service_responses
+from imagewave.service_app import create_service_app, run_work, service_responses
 from services.render.serving import RenderServing
 from services.render.settings import RenderSettings
 
@@ -24,14 +23,14 @@ def create_app(settings: RenderSettings | None = None) -> FastAPI:
 
     @app.post("/v1/instruments", response_model=InstrumentResponse, responses=service_responses)
     async def instruments(request: Request, body: InstrumentRequest) -> InstrumentResponse:
-        return await run_in_threadpool(request.app.state.serving.build_instrument, body)
+        return await run_work(request, request.app.state.serving.build_instrument, body)
 
     @app.post("/v1/arrangement", response_model=ArrangementResponse, responses=service_responses)
     async def arrangement(request: Request, body: ArrangementRequest) -> ArrangementResponse:
-        return await run_in_threadpool(request.app.state.serving.arrange, body)
+        return await run_work(request, request.app.state.serving.arrange, body)
 
     @app.post("/v1/render", response_model=RenderResponse, responses=service_responses)
     async def render(request: Request, body: RenderRequest) -> RenderResponse:
-        return await run_in_threadpool(request.app.state.serving.render, body)
+        return await run_work(request, request.app.state.serving.render, body)
 
     return app

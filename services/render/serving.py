@@ -7,6 +7,8 @@ loads in a sampler; rendering reads them back through the same SFZ loader.
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from imagewave.contracts.stages import (
     RenderRequest,
     RenderResponse,
 )
+from imagewave.errors import InvalidInput
 from services.render.arrangement.composer import generate_arrangement
 from services.render.instruments.build import build_instrument, gm_set_font
 from services.render.playback.midi import load_midi
@@ -38,20 +41,60 @@ def _read_dir(root: Path) -> list[FilePayload]:
 def _write_files(root: Path, files: list[FilePayload]) -> None:
     for payload in files:
         path = root / payload.name
+        # FilePayload's name type already refuses `..` and absolute paths; a second look here
+        # because this is the line that writes to disk.
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise InvalidInput(f"file name {payload.name!r} leaves the request's directory",
+                               field="name")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(payload.data())
+
+
+WORK_PREFIX = "imagewave-render-work."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_dead_work_dirs(temp_root: Path) -> list[Path]:
+    """Remove the work folders of render processes that are gone: a process killed mid-request
+    (OOM, SIGKILL) never ran its TemporaryDirectory cleanup."""
+    removed = []
+    for path in temp_root.glob(WORK_PREFIX + "*"):
+        pid = path.name.removeprefix(WORK_PREFIX)
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 class RenderServing:
     def __init__(self, settings: RenderSettings) -> None:
         self.settings = settings
+        # Every request's temporary files live under one folder per process, so the next
+        # process can tell a dead one's leftovers from a living one's.
+        temp_root = Path(tempfile.gettempdir())
+        sweep_dead_work_dirs(temp_root)
+        self.work_root = temp_root / f"{WORK_PREFIX}{os.getpid()}"
+        self.work_root.mkdir(exist_ok=True)
 
     def warm_up(self) -> None:
         """Nothing to load: rendering is plain numpy."""
 
+    def _work_dir(self, prefix: str) -> tempfile.TemporaryDirectory:
+        self.work_root.mkdir(exist_ok=True)  # a tmp cleaner may have taken it
+        return tempfile.TemporaryDirectory(prefix=prefix, dir=self.work_root)
+
     def build_instrument(self, request: InstrumentRequest) -> InstrumentResponse:
         samples = to_mono(request.audio.to_array())
-        with tempfile.TemporaryDirectory(prefix="imagewave-instrument-") as tmp:
+        with self._work_dir("instrument-") as tmp:
             out_dir = Path(tmp)
             build_instrument(samples, request.audio.sample_rate, request.role, out_dir,
                              root_pitch=request.root_pitch, output_rate=self.settings.sample_rate)
@@ -69,7 +112,7 @@ class RenderServing:
     def render(self, request: RenderRequest) -> RenderResponse:
         midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
                          max_seconds=self.settings.max_midi_seconds)
-        with tempfile.TemporaryDirectory(prefix="imagewave-render-") as tmp:
+        with self._work_dir("render-") as tmp:
             root = Path(tmp)
             sfz_paths = {}
             for role, files in request.instruments.items():

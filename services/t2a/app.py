@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from starlette.concurrency import run_in_threadpool
 
 from imagewave.contracts.stages import SfxRequest, SfxResponse
-from imagewave.service_app import create_service_app, service_responses
+from imagewave.service_app import create_service_app, run_work, service_responses
 from services.t2a.serving import T2aServing
 from services.t2a.settings import T2aSettings
 
@@ -19,6 +18,6 @@ def create_app(settings: T2aSettings | None = None) -> FastAPI:
 
     @app.post("/v1/sfx", response_model=SfxResponse, responses=service_responses)
     async def sfx(request: Request, body: SfxRequest) -> SfxResponse:
-        return await run_in_threadpool(request.app.state.serving.generate, body)
+        return await run_work(request, request.app.state.serving.generate, body)
 
     return app

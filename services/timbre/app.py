@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from starlette.concurrency import run_in_threadpool
 
 from imagewave.contracts.stages import TimbreRequest, TimbreResponse
-from imagewave.service_app import create_service_app, service_responses
+from imagewave.service_app import create_service_app, run_work, service_responses
 from services.timbre.serving import TimbreServing
 from services.timbre.settings import TimbreSettings
 
@@ -19,6 +18,6 @@ def create_app(settings: TimbreSettings | None = None) -> FastAPI:
 
     @app.post("/v1/timbre", response_model=TimbreResponse, responses=service_responses)
     async def timbre(request: Request, body: TimbreRequest) -> TimbreResponse:
-        return await run_in_threadpool(request.app.state.serving.transfer, body)
+        return await run_work(request, request.app.state.serving.transfer, body)
 
     return app

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
-from starlette.concurrency import run_in_threadpool
 
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.stages import DescribeResponse
-from imagewave.service_app import create_service_app, service_responses
+from imagewave.service_app import create_service_app, run_work, service_responses
 from services.vlm.serving import VlmServing
 from services.vlm.settings import VlmSettings
 
@@ -27,6 +26,6 @@ def create_app(settings: VlmSettings | None = None) -> FastAPI:
         engine: Annotated[DescribeEngineName | None, Form()] = None,
     ) -> DescribeResponse:
         data = await image.read()
-        return await run_in_threadpool(request.app.state.serving.describe, data, engine)
+        return await run_work(request, request.app.state.serving.describe, data, engine)
 
     return app

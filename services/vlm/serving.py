@@ -20,7 +20,8 @@ class VlmServing:
 
     def describe(self, image_bytes: bytes,
                  engine: DescribeEngineName | None = None) -> DescribeResponse:
-        image = open_image(image_bytes, max_pixels=self.settings.max_image_pixels)
+        image = open_image(image_bytes, max_pixels=self.settings.max_image_pixels,
+                           max_side_px=self.settings.max_image_side_px)
         chosen = self.engines.get(engine)
         scene = chosen.describe(image)
         # Every engine's scene gets the same pixel statistics: the composer's picture character.

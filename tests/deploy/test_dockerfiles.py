@@ -94,14 +94,20 @@ def test_every_dockerfile_is_built_by_compose_from_the_repository_root() -> None
 
 
 def image_of(deployable_name: str) -> str:
-    return "gateway" if deployable_name == "worker" else deployable_name
+    return "gateway" if deployable_name in ("worker", "webhooks") else deployable_name
 
 
 @pytest.mark.parametrize("deployable", HTTP_DEPLOYABLES, ids=lambda d: d.name)
 def test_image_runs_the_deployables_app_on_its_settings_port(deployable) -> None:
     dockerfile = dockerfile_for(image_of(deployable.name))
     command = " ".join(dockerfile.cmd)
-    assert f"uvicorn --factory {deployable.app} " in command
+    if deployable.name == "gateway":  # uvicorn, with the limits uvicorn's CLI cannot set
+        from gateway.http_server import server_config
+
+        assert "python -m gateway.http_server " in command
+        assert server_config(deployable.settings()).app == deployable.app
+    else:
+        assert f"uvicorn --factory {deployable.app} " in command
     module, _, function = deployable.app.partition(":")
     assert callable(getattr(importlib.import_module(module), function))
     prefix = deployable.settings.model_config["env_prefix"]
@@ -232,3 +238,11 @@ def test_k8s_images_are_the_dockerfiles_images() -> None:
             if name == "vllm":
                 continue
             assert image == f"imagewave/{image_of(name)}", f"{name}: {image}"
+
+
+def test_webhook_worker_command_is_a_real_cli_command() -> None:
+    command = compose_services()["webhooks"]["command"]
+    args = build_parser().parse_args(command[1:])
+    assert (args.command, args.webhooks) == ("worker", True)
+    webhooks = yaml.safe_load((K8S_DIR / "webhooks.yaml").read_text())
+    assert webhooks["spec"]["template"]["spec"]["containers"][0]["command"] == command

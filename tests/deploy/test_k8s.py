@@ -447,3 +447,47 @@ def test_startup_probes_allow_the_first_model_download(k8s_objects, name) -> Non
     window_s = probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
     needed_s = LARGEST_DOWNLOAD_GB[name] * 1000 / SLOW_DOWNLOAD_MB_PER_S
     assert window_s >= 1.5 * needed_s, f"{name}: startup window {window_s} s < {needed_s:.0f} s"
+
+
+def _pod_labels(k8s_objects) -> dict[str, dict[str, str]]:
+    return {w["metadata"]["name"]: w["spec"]["template"]["metadata"]["labels"]
+            for w in workloads(k8s_objects)}
+
+
+def _selects(selector: dict, labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", expression
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def _allowed_sources(k8s_objects, workload: str) -> set[str] | None:
+    """Workloads of this namespace whose pods may connect to `workload`'s pods (None: any)."""
+    labels = _pod_labels(k8s_objects)
+    policies = [o for (kind, _), o in k8s_objects.items() if kind == "NetworkPolicy"
+                and "Ingress" in o["spec"]["policyTypes"]
+                and _selects(o["spec"]["podSelector"], labels[workload])]
+    if not policies:
+        return None
+    sources = set()
+    for policy in policies:
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                if "podSelector" in peer:
+                    sources |= {name for name, pod in labels.items()
+                                if _selects(peer["podSelector"], pod)}
+    return sources
+
+
+@pytest.mark.parametrize("service", ["vlm", "t2a", "timbre", "render"])
+def test_only_workers_reach_the_services(k8s_objects, service) -> None:
+    assert _allowed_sources(k8s_objects, service) == {"worker"}
+
+
+def test_vllm_only_from_vlm_and_redis_only_from_gateway_and_workers(k8s_objects) -> None:
+    assert _allowed_sources(k8s_objects, "vllm") == {"vlm"}
+    assert _allowed_sources(k8s_objects, "redis") == {"gateway", "worker", "webhooks"}
+    assert _allowed_sources(k8s_objects, "gateway") is None  # the ingress controller's way in

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,3 +202,39 @@ def is_alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+class TricklingReceiver:
+    """A webhook receiver from hell, on loopback: accepts every connection, reads the request
+    head, then answers one byte every `trickle_s` seconds for as long as the client stays."""
+
+    def __init__(self, trickle_s: float = 5.0, host: str = "127.0.0.1") -> None:
+        self.trickle_s = trickle_s
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(64)
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}/hook"
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(self.trickle_s)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()

@@ -4,6 +4,7 @@ take over 10 s; afterwards the service is healthy and the next valid job succeed
 from __future__ import annotations
 
 import io
+import json
 import struct
 import time
 from collections.abc import Callable
@@ -13,8 +14,10 @@ import mido
 import pytest
 from PIL import Image
 
+from bench.midi_validation import dense_midi
+from gateway.jobs import ACTIVE_KEY
 from tests.conftest import make_photo
-from tests.reliability.harness import LiveStack
+from tests.reliability.harness import LiveStack, TricklingReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +26,10 @@ UPLOAD_LIMIT = 2_000_000
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> LiveStack:
+    # 127.0.0.2 (loopback too) is this suite's trusted webhook receiver; 127.0.0.1 stays refused.
     stack = LiveStack(tmp_path_factory.mktemp("hostile"), workers=1,
-                      env={"IMAGEWAVE_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT)}).start()
+                      env={"IMAGEWAVE_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+                           "IMAGEWAVE_WEBHOOK_ALLOW_HOSTS": "127.0.0.2"}).start()
     yield stack
     stack.stop()
 
@@ -48,6 +53,26 @@ def midi_bytes(notes: int = 1, end_s: float = 1.0) -> bytes:
     buffer = io.BytesIO()
     midi.save(file=buffer)
     return buffer.getvalue()
+
+
+def midi_with(*, tempo: int | None = None, zero_length: bool = False) -> bytes:
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    if tempo is not None:
+        track.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
+    for _ in range(4):
+        track.append(mido.Message("note_on", note=60, velocity=90, time=0 if zero_length else 10))
+        track.append(mido.Message("note_off", note=60, velocity=0, time=0 if zero_length else 480))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def smpte_midi() -> bytes:
+    data = bytearray(midi_bytes())
+    data[12:14] = b"\xe7\x28"  # -25 frames a second, 40 ticks a frame
+    return bytes(data)
 
 
 def jpeg_claiming(width: int, height: int) -> bytes:
@@ -107,12 +132,26 @@ def build_attacks(photo: bytes, job_id: str) -> list[tuple[str, Callable[[httpx.
         ("options song of a billion seconds", with_options('{"audio_length_in_s": 1e9}')),
         ("options unknown engine", with_options('{"engines": {"sfx": "../../bin/sh"}}')),
         ("options webhook to a file url", with_options('{"webhook_url": "file:///etc/passwd"}')),
+        ("options webhook to Redis in hex", with_options(
+            '{"webhook_url": "http://0x7f000001:6379/"}')),
+        ("options webhook to cloud metadata", with_options(
+            '{"webhook_url": "http://169.254.169.254/latest/meta-data/"}')),
+        ("options webhook to mapped loopback", with_options(
+            '{"webhook_url": "http://[::ffff:127.0.0.1]/"}')),
         ("options role override not a track", with_options('{"role_overrides": {"x": "bass"}}')),
         ("midi not midi", with_midi(b"RIFF....WAVEfmt ")),
         ("midi header then garbage", with_midi(b"MThd\x00\x00\x00\x06" + b"\xff" * 64)),
         ("midi empty", with_midi(b"")),
         ("midi with too many notes", with_midi(midi_bytes(notes=60_000))),
         ("midi an hour long", with_midi(midi_bytes(end_s=3600))),
+        ("midi 340k notes in 2 MB", with_midi(dense_midi(340_000))),
+        ("midi with tempo 0", with_midi(midi_with(tempo=0))),
+        ("midi with SMPTE division", with_midi(smpte_midi())),
+        ("midi with only zero-length notes", with_midi(midi_with(zero_length=True))),
+        ("jpeg cut in its scan data", image(photo[: len(photo) * 3 // 4])),
+        ("options 60k role overrides", with_options(json.dumps(
+            {"role_overrides": {str(i): "bass" for i in range(60_000)}}))),
+        ("options role override of track -1", with_options('{"role_overrides": {"-1": "bass"}}')),
         ("bad idempotency key", image(photo, headers={"Idempotency-Key": "x" * 1000})),
         ("wrong api key", image(photo, headers={"X-API-Key": "iw_" + "A" * 40})),
         ("job path traversal", lambda c: c.get("/jobs/..%2F..%2Fetc%2Fpasswd")),
@@ -162,5 +201,40 @@ def test_hostile_requests_get_clear_4xx_fast_and_the_service_stays_up(live, tmp_
     assert results["wrong api key"][0] == 401
 
     assert httpx.get(f"{live.url}/healthz", timeout=5).status_code == 200
-    job = live.wait(live.submit(photo), timeout_s=90)
+    # The accepted submissions above queue on the one worker first (minutes on a busy machine).
+    redis = live.redis_client()
+    deadline = time.monotonic() + 300
+    while redis.zcard(ACTIVE_KEY):
+        assert time.monotonic() < deadline, "the accepted jobs did not finish"
+        time.sleep(0.5)
+    job = live.wait(live.submit(photo), timeout_s=120)
     assert job["status"] == "succeeded", job
+
+
+def test_trickling_webhook_receivers_do_not_delay_jobs(live, tmp_path):
+    """Submit-and-cancel pairs whose webhooks trickle a byte every 5 s: the deliveries wait in
+    their own queue, and a normal job still starts at once on the one job worker."""
+    photo = make_photo(tmp_path / "photo.jpg").read_bytes()
+    redis = live.redis_client()
+    deadline = time.monotonic() + 120
+    while redis.zcard(ACTIVE_KEY):  # the worker is free: earlier tests' jobs are over
+        assert time.monotonic() < deadline, "earlier jobs did not finish"
+        time.sleep(0.3)
+    receiver = TricklingReceiver(trickle_s=5.0, host="127.0.0.2")
+    try:
+        options = '{"audio_length_in_s": 5, "sfx_length_in_s": 1, "webhook_url": "%s"}'
+        for _ in range(3):
+            job_id = live.submit(photo, options % receiver.url)
+            assert httpx.delete(f"{live.url}/jobs/{job_id}", timeout=10).status_code == 200
+        deadline = time.monotonic() + 20
+        while receiver.connections == 0:  # a delivery is being trickled now
+            assert time.monotonic() < deadline, "no webhook delivery started"
+            time.sleep(0.1)
+        submitted = time.monotonic()
+        normal = live.submit(photo)
+        live.wait_for_stage(normal, "describe", timeout_s=60)
+        waited_s = time.monotonic() - submitted
+        assert waited_s < 5, waited_s
+        assert live.wait(normal, timeout_s=120)["status"] == "succeeded"
+    finally:
+        receiver.close()

@@ -24,6 +24,7 @@ import numpy as np
 import pretty_midi
 import soxr
 
+from imagewave.cancellation import check_canceled
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
 from services.render.instruments.sfz import Region, SfzInstrument, load_sample, read_sfz
@@ -254,7 +255,9 @@ def _track_notes(track: pretty_midi.Instrument, instrument: _Instrument, cache: 
     pedal_starts = np.array([p[0] for p in pedal])
     notes: list[_Note] = []
     note_ons: dict[int, int] = {}  # region → note-ons it has matched (round robin)
-    for midi_note in sorted(track.notes, key=lambda n: (n.start, n.pitch)):
+    for count, midi_note in enumerate(sorted(track.notes, key=lambda n: (n.start, n.pitch))):
+        if count % 512 == 0:
+            check_canceled()
         end_s = midi_note.end
         if pedal:  # a note released while the pedal is down rings until the pedal lifts
             index = int(np.searchsorted(pedal_starts, end_s, side="right")) - 1
@@ -350,7 +353,9 @@ def _add_track(stem: np.ndarray, cache: _VoiceCache, notes: list[_Note],
                 target += mono * np.float32(pan)
         return scratch
     left_channel, right_channel = stem[0], stem[1]
-    for note in notes:
+    for index, note in enumerate(notes):
+        if index % 256 == 0:
+            check_canceled()  # the caller gave up: stop (imagewave/cancellation.py)
         wave = cache.note(note.region, note.key, note.held, note.release_s)
         stop = note.start + len(wave)
         scaled = scratch[: len(wave)]
@@ -402,6 +407,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     planned: list[tuple[Role, _VoiceCache, list[_Note]]] = []
     spread = {role: 0 for role in Role}
     for index, track in enumerate(midi.instruments):
+        check_canceled()
         if not track.notes:
             continue
         role = roles[index]
@@ -430,6 +436,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     total_frames = -(-total_frames // BLOCK) * BLOCK
     for _, cache, _ in planned:
         for (cache_id, region_index, key), frames in needs.items():
+            check_canceled()
             if cache_id == id(cache) and (region_index, key) not in cache.voices:
                 cache.prepare(region_index, key, frames)
 
@@ -437,6 +444,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     stems: dict[Role, np.ndarray] = {}
     scratch = np.empty(sample_rate, np.float32)
     for role, cache, notes in planned:
+        check_canceled()
         stem = stems.get(role)
         if stem is None:
             stem = stems[role] = np.zeros((2, total_frames), dtype=np.float32)
@@ -444,6 +452,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
     mix = np.zeros((2, total_frames), dtype=np.float32)
     for stem in stems.values():
         mix += stem
+    check_canceled()
     result = master(mix, sample_rate, target_lufs=target_lufs, true_peak_dbtp=true_peak_dbtp)
     stem_gain = np.float32(db_to_gain(result.gain_db))
     for stem in stems.values():

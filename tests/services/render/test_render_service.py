@@ -60,3 +60,29 @@ def test_instruments_arrangement_and_render_over_http():
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_midi"
         assert response.json()["error"]["field"] == "midi"
+
+
+def test_file_names_that_leave_the_request_directory_are_refused_before_anything_is_written():
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    marker = f"escaped-{uuid.uuid4().hex}.txt"
+    data = base64.b64encode(b"owned").decode()
+    midi = {"name": "song.mid", "data_base64": base64.b64encode(b"MThd").decode()}
+    hostile = [f"../../{marker}", f"../{marker}", f"/tmp/{marker}", f"samples/../../{marker}",
+               f"./{marker}", f"a//{marker}", f"a\\..\\{marker}", f"a\x00{marker}", "..", "."]
+    with serve_app(create_app()) as url, httpx.Client(base_url=url, timeout=30) as client:
+        for name in hostile:
+            response = client.post("/v1/render", json={
+                "midi": midi, "instruments": {"keyboard": [{"name": name, "data_base64": data}]}})
+            assert response.status_code == 422, (name, response.text)
+            error = response.json()["error"]
+            assert error["field"].endswith("name"), (name, error)
+        # The same check guards every file payload, the midi's name too.
+        response = client.post("/v1/render", json={"midi": midi | {"name": "../x.mid"},
+                                                   "instruments": {}})
+        assert response.status_code == 422 and response.json()["error"]["field"] == "midi.name"
+    tmp = Path(tempfile.gettempdir())
+    assert not (tmp / marker).exists()
+    assert not (tmp.parent / marker).exists() and not Path("/" + marker).exists()

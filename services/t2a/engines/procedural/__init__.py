@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from imagewave.analysis import NON_MUSICAL_TONALITY_MAX, tonality
+from imagewave.cancellation import check_canceled
 from imagewave.contracts.engines import SfxEngineName
 from imagewave.contracts.scene import Scene, SoundSource
 from imagewave.errors import InvalidInput
@@ -74,6 +75,7 @@ class ProceduralSfxEngine:
         mix = np.zeros(n_samples)
         descriptions = []
         for variant_index, variant in enumerate(source.variants):
+            check_canceled()  # the caller gave up: stop (imagewave/cancellation.py)
             recipe = choose_recipe(source, variant)
             character = character_of(variant, activity)
             ctx = SynthContext(np.random.default_rng([seed, index, variant_index]), sample_rate,
