@@ -66,6 +66,13 @@ class StageError(ImagewaveError):
         """4xx causes are the input's fault: retrying the job cannot help."""
         return 400 <= self.status_code < 500
 
+    @property
+    def worth_retrying(self) -> bool:
+        """A job-level retry helps only when the cause may pass on a second try: never for the
+        input's fault, nor for a service failure an identical call would get again (an invalid
+        model reply, one request's out-of-memory), which the client marks `retryable=False`."""
+        return not self.is_input_error and getattr(self.cause, "retryable", True)
+
 
 @dataclass(frozen=True)
 class JobInput:

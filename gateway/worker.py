@@ -74,7 +74,7 @@ def run_job(job_id: str) -> str:
         return "canceled"
     except StageError as exc:
         rq_job = get_current_job()
-        will_retry = (not exc.is_input_error and rq_job is not None
+        will_retry = (exc.worth_retrying and rq_job is not None
                       and (rq_job.retries_left or 0) > 0)
         if will_retry:
             log.warning("job %s: %s; RQ will retry", job_id, exc.message)

@@ -93,3 +93,17 @@ def test_a_failing_stage_is_named_and_earlier_work_is_kept(tmp_path, example_ima
     assert error.value.stage is StageName.timbre
     assert "timbre" in error.value.message and not error.value.is_input_error
     assert (tmp_path / "roles.json").is_file() and not (tmp_path / "timbre/index.json").exists()
+
+
+def test_only_causes_that_may_pass_on_a_second_try_are_worth_a_job_retry() -> None:
+    from gateway.clients import ServiceFailed, ServiceRejected, ServiceUnavailable
+    from gateway.pipeline import StageError
+    from imagewave.contracts.jobs import StageName
+
+    def verdict(cause: Exception) -> bool:
+        return StageError(StageName.describe, cause).worth_retrying
+
+    assert verdict(ServiceUnavailable("vlm service unreachable"))
+    assert verdict(RuntimeError("a worker-side bug may be transient"))
+    assert not verdict(ServiceFailed("invalid model reply"))  # same input, same reply
+    assert not verdict(ServiceRejected("bad image", field="image"))
