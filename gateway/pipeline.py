@@ -260,11 +260,31 @@ class Pipeline:
         }
         midi = FilePayload.from_bytes("arrangement.mid",
                                       self.store.get_bytes(job.job_id, "arrangement.mid"))
+        # The picture in the song: its effects under and between the phrases of the music.
+        effects = [FilePayload.from_bytes(name.rsplit("/", 1)[-1],
+                                          self.store.get_bytes(job.job_id, name))
+                   for name in self._effect_files(job).values()]
         response = self.clients.render(RenderRequest(
-            midi=midi, instruments=instruments, role_overrides=job.options.role_overrides))
+            midi=midi, instruments=instruments, role_overrides=job.options.role_overrides,
+            effects=effects, cues_s=arrangement_cues(self._get_json(job, "arrangement.json"))))
         for payload in response.files:
             self.store.put_bytes(job.job_id, payload.name, payload.data())
         self.store.put_bytes(job.job_id, "mix.wav", response.mix.wav_bytes())
+
+
+def arrangement_cues(summary: dict) -> list[float]:
+    """Where the arrangement summary says phrases end and sections change (seconds): the
+    composer's `phrase_ends_s` and the `start_s` of its `sections` after the first; empty when
+    it names none (an uploaded MIDI), and the renderer falls back to bar boundaries."""
+    cues: set[float] = set()
+    for value in summary.get("phrase_ends_s") or []:
+        if isinstance(value, int | float):
+            cues.add(float(value))
+    for section in (summary.get("sections") or [])[1:]:
+        start = section.get("start_s") if isinstance(section, dict) else None
+        if isinstance(start, int | float):
+            cues.add(float(start))
+    return sorted(cues)
 
 
 def _mono(samples: np.ndarray) -> np.ndarray:

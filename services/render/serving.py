@@ -21,6 +21,7 @@ from imagewave.contracts.stages import (
     RenderRequest,
     RenderResponse,
 )
+from imagewave.errors import InvalidInput
 from services.render.arrangement.composer import generate_arrangement
 from services.render.instruments.build import build_instrument
 from services.render.playback.midi import load_midi
@@ -69,6 +70,7 @@ class RenderServing:
     def render(self, request: RenderRequest) -> RenderResponse:
         midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
                          max_seconds=self.settings.max_midi_seconds)
+        effects = [_effect(payload, self.settings.sample_rate) for payload in request.effects]
         with tempfile.TemporaryDirectory(prefix="imagewave-render-") as tmp:
             root = Path(tmp)
             sfz_paths = {}
@@ -78,13 +80,32 @@ class RenderServing:
             song = render_song(midi, sfz_paths, role_overrides=request.role_overrides,
                                sample_rate=self.settings.sample_rate,
                                target_lufs=self.settings.target_lufs,
-                               true_peak_dbtp=self.settings.true_peak_dbtp)
-        files = [FilePayload.from_bytes("mix.flac", _flac(song.mix, song.sample_rate))]
-        files += [FilePayload.from_bytes(f"stems/{role.value}.flac", _flac(stem, song.sample_rate))
-                  for role, stem in song.stems.items()]
+                               true_peak_dbtp=self.settings.true_peak_dbtp,
+                               effects=effects, cues_s=request.cues_s,
+                               stems_dir=root / "stems",
+                               max_memory_bytes=self.settings.max_render_memory_mb * 2**20)
+            files = [FilePayload.from_bytes("mix.flac", _flac(song.mix, song.sample_rate))]
+            files += [FilePayload.from_bytes(f"stems/{name}.flac", path.read_bytes())
+                      for name, path in song.stems.items()]
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
                               files=files, duration_s=len(song.mix) / song.sample_rate,
                               loudness_lufs=song.loudness_lufs)
+
+
+def _effect(payload: FilePayload, sample_rate: int):
+    """An effect file as mono float32 at the render rate; a 4xx naming `effects` if unreadable."""
+    import numpy as np
+    import soxr
+
+    try:
+        samples, rate = sf.read(io.BytesIO(payload.data()), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for broken files
+        raise InvalidInput(f"effects: {payload.name} is not a readable audio file: {exc}",
+                           field="effects") from exc
+    mono = samples.mean(axis=1)
+    if rate != sample_rate and mono.size:
+        mono = soxr.resample(mono, rate, sample_rate)
+    return np.asarray(mono, np.float32)
 
 
 def _flac(samples, sample_rate: int) -> bytes:
