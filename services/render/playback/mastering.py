@@ -5,7 +5,8 @@ same RBJ biquads, run by pedalboard) and gating. The chain decides every gain pe
 frames, and a gain curve commutes with the short K-weighting filters to well under 0.1 LU, so
 the song is K-weighted once and every "what would the loudness be with this gain" question is
 answered from block powers, without filtering minutes of audio again; `integrated_loudness`
-(pyloudnorm itself) is what the tests and the benchmark check the result with. True peak is the BS.1770-4 Annex 2 meter (4x
+(pyloudnorm itself) is what the tests and the benchmark check the result with. True peak is
+the BS.1770-4 Annex 2 meter (4x
 oversampling, its 48-tap filter), as matrix products; the limiter acts on block true peaks.
 Everything is vectorised; the only Python loop runs per block.
 Nothing here imports scipy.signal or pyloudnorm at module level: together they cost ~2 s of
