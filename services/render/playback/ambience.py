@@ -60,10 +60,11 @@ def event_excerpt(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         segment = power[start // hop:start // hop + window]
         peak = start // hop + int(np.argmax(segment))
         quiet = np.flatnonzero(power[:peak] < power[peak] * 0.01)
-        attack = int(quiet[-1]) * hop if quiet.size else 0
-        start = max(0, min(start, attack, len(samples) - length))
+        start = int(quiet[-1]) * hop if quiet.size else start
     else:
         start = 0
+    # From the attack on (shorter than EVENT_S when the sound ends sooner): the event lands on
+    # its cue.
     excerpt = samples[start:start + length].astype(np.float32).copy()
     fade_in = min(len(excerpt), int(0.005 * sample_rate))
     excerpt[:fade_in] *= np.linspace(0, 1, fade_in, dtype=np.float32)

@@ -144,3 +144,57 @@ def test_a_song_shorter_than_a_loudness_block_is_still_mastered(instruments):
     assert len(song.mix) < 0.4 * RATE
     assert abs(song.loudness_lufs - -14.0) < 0.5
     assert reference_true_peak_db(np.asarray(song.mix.T)) <= -1.0 + 1e-3
+
+
+def test_a_long_note_streams_from_its_loop_in_bounded_memory(instruments, monkeypatch):
+    """A 60 s note costs no more voice memory than a 2 s one (the voice is the attack plus one
+    loop period), keeps its level, and its loop wraps without clicks."""
+    import services.render.playback.sampler as sampler
+
+    sizes = {}
+    original = sampler._make_voice
+
+    def spy(loaded, speed, sample_rate):
+        voice = original(loaded, speed, sample_rate)
+        sizes.setdefault("bytes", []).append(voice.wave.nbytes)
+        return voice
+
+    monkeypatch.setattr(sampler, "_make_voice", spy)
+    voice_bytes = {}
+    for seconds in (2.0, 60.0):
+        sizes.clear()
+        song = render(single_notes_midi([(57, 0.0, seconds)]),
+                      {Role.keyboard: instruments[Role.keyboard]}, space=False)
+        voice_bytes[seconds] = sum(sizes["bytes"])
+    assert voice_bytes[60.0] == voice_bytes[2.0]
+    mono = song.mix.mean(axis=1)
+    tail = mono[int(40 * RATE):int(59 * RATE)]
+    levels = [np.sqrt(np.mean(chunk ** 2)) for chunk in np.array_split(tail, 19)]
+    assert max(levels) / min(levels) < 1.5  # sustained, not dying or pumping
+    steps = np.abs(np.diff(tail))
+    assert steps.max() < 6 * np.percentile(steps, 99.9)
+
+
+def test_lead_and_chords_on_one_keyboard_are_placed_apart(instruments):
+    """Melody and chords share the keyboard instrument but not its place or colour."""
+    from services.render.playback.mix import STRIPS, Part, track_part
+
+    melody = pretty_midi.Instrument(program=0, name="melody")
+    melody.notes = [pretty_midi.Note(velocity=100, pitch=72 + i % 5, start=i * 0.5,
+                                     end=i * 0.5 + 0.4) for i in range(16)]
+    chords = pretty_midi.Instrument(program=0, name="")
+    chords.notes = [pretty_midi.Note(velocity=90, pitch=p, start=b, end=b + 1.9)
+                    for b in (0.0, 2.0, 4.0, 6.0) for p in (48, 52, 55)]
+    assert track_part(melody, Role.keyboard) is Part.lead
+    assert track_part(chords, Role.keyboard) is Part.chords
+    lead, pad = STRIPS[Part.lead], STRIPS[Part.chords]
+    assert lead.pan != pad.pan and lead.send != pad.send and lead.eq != pad.eq
+
+    def balance_db(track: pretty_midi.Instrument) -> float:
+        midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+        midi.instruments.append(track)
+        song = render(midi, {Role.keyboard: instruments[Role.keyboard]}, space=False)
+        return 10 * np.log10(np.mean(song.mix[:, 1] ** 2) / np.mean(song.mix[:, 0] ** 2))
+
+    # Chords sit left of centre, the lead just right of it: at least 3 dB apart in balance.
+    assert balance_db(melody) - balance_db(chords) > 3.0
