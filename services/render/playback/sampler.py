@@ -538,20 +538,28 @@ class _StemWriter:
             self.files[name].write(block.T)
 
     def finish(self, gain: float) -> dict[str, Path]:
-        out: dict[str, Path] = {}
+        """Close the raw stems and encode them at `gain` as FLAC (two at a time: libsndfile
+        releases the GIL while it encodes)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         if self.directory is None:
-            return out
-        for name, raw in self.files.items():
+            return {}
+        for raw in self.files.values():
             raw.close()
-            target = self.directory / f"{name}.flac"
-            with sf.SoundFile(raw.name) as source, sf.SoundFile(
-                    target, "w", samplerate=self.sample_rate, channels=2, format="FLAC",
-                    subtype="PCM_24") as flac:
-                for block in source.blocks(BLOCK_FRAMES, dtype="float32"):
-                    flac.write(np.clip(block * np.float32(gain), -1.0, 1.0))
-            out[name] = target
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            targets = dict(zip(self.files, pool.map(lambda raw: self._encode(raw.name, gain),
+                                                    self.files.values()), strict=True))
         self.scratch.cleanup()
-        return out
+        return targets
+
+    def _encode(self, raw_path: str, gain: float) -> Path:
+        target = self.directory / f"{Path(raw_path).stem}.flac"
+        with sf.SoundFile(raw_path) as source, sf.SoundFile(
+                target, "w", samplerate=self.sample_rate, channels=2, format="FLAC",
+                subtype="PCM_24") as flac:
+            for block in source.blocks(BLOCK_FRAMES, dtype="float32"):
+                flac.write(np.clip(block * np.float32(gain), -1.0, 1.0))
+        return target
 
 
 def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
