@@ -371,6 +371,7 @@ def _track_notes(track: pretty_midi.Instrument, strip: _StripInstance, strip_ind
     pedal = _pedal_intervals(track)
     pedal_starts = np.array([p[0] for p in pedal])
     notes: list[_Note] = []
+    note_ons: dict[int, int] = {}  # region → note-ons it has matched (round robin)
     for midi_note in sorted(track.notes, key=lambda n: (n.start, n.pitch)):
         end_s = midi_note.end
         if pedal:  # a note released while the pedal is down rings until the pedal lifts
@@ -382,6 +383,11 @@ def _track_notes(track: pretty_midi.Instrument, strip: _StripInstance, strip_ind
         for region_index in instrument.regions_for(midi_note.pitch, midi_note.velocity):
             loaded = instrument.regions[region_index]
             region = loaded.region
+            if getattr(region, "seq_length", 1) > 1:  # SFZ seq_length/seq_position
+                count = note_ons.get(region_index, 0)
+                note_ons[region_index] = count + 1
+                if not region.plays_in_sequence(count):
+                    continue
             region_held = held
             if loaded.one_shot:  # one-shots ignore note-off and play the sample out
                 region_held = strip.natural_length(region_index, midi_note.pitch) or held
