@@ -111,7 +111,10 @@ def cmd_render(args: argparse.Namespace) -> int:
                        stems_dir=Path(args.stems) if args.stems else None,
                        max_memory_bytes=settings.max_render_memory_mb * 2**20)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    sf.write(args.output, song.mix, song.sample_rate, subtype="FLOAT")
+    with sf.SoundFile(args.output, "w", samplerate=song.sample_rate, channels=2,
+                      subtype="FLOAT") as out:
+        for start in range(0, len(song.mix), 1 << 16):  # no interleaved copy of the whole song
+            out.write(song.mix[start:start + (1 << 16)])
     print(f"{args.output}\t{len(song.mix) / song.sample_rate:.1f} s\t"
           f"{song.loudness_lufs:.1f} LUFS")
     return 0

@@ -28,6 +28,10 @@ from services.render.playback.midi import load_midi
 from services.render.playback.sampler import render_song
 from services.render.settings import RenderSettings
 
+# The response holds the mix as a float WAV payload (8 bytes a frame), its base64 text and the
+# JSON that carries it (~11 each), and mix.flac (~4): counted against the memory budget.
+RESPONSE_BYTES_PER_FRAME = 36
+
 
 def _read_dir(root: Path) -> list[FilePayload]:
     return [FilePayload.from_bytes(p.relative_to(root).as_posix(), p.read_bytes())
@@ -83,7 +87,8 @@ class RenderServing:
                                true_peak_dbtp=self.settings.true_peak_dbtp,
                                effects=effects, cues_s=request.cues_s,
                                stems_dir=root / "stems",
-                               max_memory_bytes=self.settings.max_render_memory_mb * 2**20)
+                               max_memory_bytes=self.settings.max_render_memory_mb * 2**20,
+                               extra_bytes_per_frame=RESPONSE_BYTES_PER_FRAME)
             files = [FilePayload.from_bytes("mix.flac", _flac(song.mix, song.sample_rate))]
             files += [FilePayload.from_bytes(f"stems/{name}.flac", path.read_bytes())
                       for name, path in song.stems.items()]

@@ -463,9 +463,10 @@ def check_inputs(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path],
         raise InvalidInput("midi has no notes", field="midi")
 
 
-def memory_needed(frames: int) -> int:
-    """Bytes a render of `frames` frames needs at most (see BYTES_PER_FRAME, FIXED_BYTES)."""
-    return FIXED_BYTES + BYTES_PER_FRAME * frames
+def memory_needed(frames: int, extra_bytes_per_frame: int = 0) -> int:
+    """Bytes a render of `frames` frames needs at most (see BYTES_PER_FRAME, FIXED_BYTES), plus
+    what the caller keeps per frame of the result (e.g. an encoded copy of the mix)."""
+    return FIXED_BYTES + (BYTES_PER_FRAME + extra_bytes_per_frame) * frames
 
 
 @dataclass
@@ -572,13 +573,15 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
                 role_overrides: dict[int, Role], sample_rate: int, target_lufs: float,
                 true_peak_dbtp: float, effects: list[np.ndarray] | None = None,
                 cues_s: list[float] | None = None, stems_dir: Path | None = None,
-                space: bool = True, max_memory_bytes: int | None = None) -> RenderedSong:
+                space: bool = True, max_memory_bytes: int | None = None,
+                extra_bytes_per_frame: int = 0) -> RenderedSong:
     """Render every track of `midi` with the instrument of its role, mix and master it.
 
     `effects`: the scene's sounds (mono float32 at `sample_rate`) for the ambience bed and the
     events, placed on `cues_s` (phrase ends, section changes; default: bar boundaries).
     `stems_dir`: write <stem>.flac there. `space`: the reverb bus (off for a dry audition).
-    `max_memory_bytes`: refuse (InvalidMidi, field "midi") a song that would need more.
+    `max_memory_bytes`: refuse (InvalidMidi, field "midi") a song that would need more,
+    counting `extra_bytes_per_frame` the caller will spend on the result.
     """
     check_inputs(midi, instruments, sample_rate)
     plan = _plan(midi, instruments, role_overrides, sample_rate)
@@ -599,9 +602,10 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
         plan.total_frames += int(REVERB_TAIL_S * sample_rate)
     # Whole master blocks (at most 1.3 ms of extra silence) let the master chain work on views.
     total_frames = -(-plan.total_frames // BLOCK) * BLOCK
-    if max_memory_bytes is not None and memory_needed(total_frames) > max_memory_bytes:
+    needed = memory_needed(total_frames, extra_bytes_per_frame)
+    if max_memory_bytes is not None and needed > max_memory_bytes:
         raise InvalidMidi(
-            f"midi would need about {memory_needed(total_frames) / 2**20:.0f} MB to render "
+            f"midi would need about {needed / 2**20:.0f} MB to render "
             f"({total_frames / sample_rate:.0f} s of audio), more than the render limit of "
             f"{max_memory_bytes / 2**20:.0f} MB", field="midi")
     bed = AmbienceBed(effects, sample_rate, total_frames, music_end) if effects else None
