@@ -15,6 +15,8 @@ class RenderSettings(BaseServiceSettings):
     true_peak_dbtp: float = Field(default=-1.0, le=0.0)
     max_midi_notes: int = Field(default=50_000, ge=1)
     max_midi_seconds: float = Field(default=900.0, gt=0)
+    # 2048 MB: songs up to ~620 s render in the service (the mix travels back base64 in JSON);
+    # the generated arrangements (<= 600 s) always fit.
     max_render_memory_mb: int = Field(
-        default=1024, ge=256,
+        default=2048, ge=256,
         description="A MIDI whose render would need more memory is refused (4xx naming midi)")
