@@ -298,6 +298,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", help="keep pictures and jobs here")
     parser.add_argument("--only", nargs="*", help="compose only these scenes (measure all kept)")
+    parser.add_argument("--rerender", action="store_true",
+                        help="with --keep: redo only the render stage of the kept jobs")
     args = parser.parse_args()
     print(f"# hear benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, {args.seconds:g} s songs, "
@@ -310,6 +312,9 @@ def main() -> int:
             job = root / name
             if args.only is not None and name not in args.only and (job / "mix.wav").exists():
                 continue
+            if args.rerender and (job / "mix.wav").exists():
+                for stale in [job / "mix.wav", job / "mix.flac", *(job / "stems").glob("*")]:
+                    stale.unlink()
             paint(name).save(picture)
             wall = compose(picture, root / name, args.seconds, args.seed)
             scene = json.loads((job / "scene.json").read_text())

@@ -71,12 +71,12 @@ class Strip:
 # it), hats and cymbals get air above 6 kHz, the lead gets presence at 2-4 kHz and sits in the
 # middle, the chords step back (darker, wider, wetter), the guitar answers on the other side.
 STRIPS: dict[Part, Strip] = {
-    Part.drums: Strip(0.0, 0.0, 0.10, (("highpass", 30.0, 0, 0), ("peak", 380.0, -3.0, 1.0),
+    Part.drums: Strip(2.0, 0.0, 0.10, (("highpass", 30.0, 0, 0), ("peak", 380.0, -3.0, 1.0),
                                         ("peak", 3500.0, 2.0, 0.8),
                                         ("high_shelf", 7000.0, 6.0, 0.7))),
     Part.bass: Strip(-4.0, 0.0, 0.02, (("highpass", 35.0, 0, 0), ("peak", 220.0, -2.0, 1.0),
                                        ("peak", 1500.0, 3.0, 1.0), ("lowpass", 7000.0, 0, 0))),
-    Part.chords: Strip(-8.0, -0.35, 0.30, (("highpass", 200.0, 0, 0), ("peak", 450.0, -3.0, 1.0),
+    Part.chords: Strip(-9.0, -0.35, 0.30, (("highpass", 200.0, 0, 0), ("peak", 450.0, -3.0, 1.0),
                                            ("peak", 3000.0, 2.0, 1.0),
                                            ("high_shelf", 8000.0, 1.0, 0.7))),
     Part.lead: Strip(-3.0, 0.1, 0.22, (("highpass", 260.0, 0, 0), ("peak", 500.0, -2.0, 1.0),
@@ -85,8 +85,8 @@ STRIPS: dict[Part, Strip] = {
     Part.guitar: Strip(-6.0, 0.4, 0.20, (("highpass", 160.0, 0, 0), ("peak", 400.0, -2.0, 1.0),
                                          ("peak", 3200.0, 4.0, 1.0),
                                          ("high_shelf", 7000.0, 2.0, 0.7))),
-    Part.effects: Strip(-8.0, 0.0, 0.35, (("highpass", 120.0, 0, 0),)),
-    Part.ambience: Strip(-17.0, 0.0, 0.08, (("highpass", 150.0, 0, 0),
+    Part.effects: Strip(-11.0, 0.0, 0.35, (("highpass", 120.0, 0, 0),)),
+    Part.ambience: Strip(-13.0, 0.0, 0.08, (("highpass", 150.0, 0, 0),
                                             ("peak", 3000.0, 2.0, 0.7))),
 }
 ROLE_PARTS = {Role.drums: Part.drums, Role.bass: Part.bass, Role.guitar: Part.guitar}
