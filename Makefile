@@ -11,7 +11,7 @@ APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium redis-server
 DEMO_IMAGE := examples/seaside.jpg
 DEMO_OUT   := out/demo
 
-.PHONY: setup system-deps demo test test-models lint bench clean
+.PHONY: setup system-deps demo test test-fast test-models lint lint-imports bench clean
 
 setup: $(STAMP)
 
@@ -34,8 +34,17 @@ demo: setup
 	$(VENV)/bin/imagewave compose $(DEMO_IMAGE) -o $(DEMO_OUT) --seconds 30
 	@echo "Your song: $(DEMO_OUT)/mix.wav  (all artifacts in $(DEMO_OUT)/)"
 
-test: setup system-deps
+# The whole suite (the CI entry): the layer contract first, then every test.
+test: setup system-deps lint-imports
 	$(PY) -m pytest -q -ra
+
+# Seconds, not minutes: no Redis, no processes, no model tests.
+test-fast: setup
+	$(PY) -m pytest -q -ra -m "not slow and not redis and not models"
+
+# The layers of README "How it is built", as contracts in pyproject.toml [tool.importlinter].
+lint-imports: setup
+	$(VENV)/bin/lint-imports
 
 test-models: setup
 	$(PY) -m pytest -q -m models

@@ -27,7 +27,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from imagewave.evaluation import score_scene, summarize  # noqa: E402
+from imagewave.wiring.evaluation import score_scene, summarize  # noqa: E402
 from services.vlm.engines.lite import LiteDescribeEngine  # noqa: E402
 from services.vlm.settings import VlmSettings  # noqa: E402
 

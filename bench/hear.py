@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from imagewave.analysis import mix_measures, own_match_ranks, spectral_profile  # noqa: E402
+from imagewave.contracts import layout  # noqa: E402
 
 WIDTH, HEIGHT = 640, 426
 
@@ -274,10 +275,10 @@ class _Quiet:
 
 
 def compose(image_path: Path, out_dir: Path, seconds: float, seed: int) -> float:
-    from gateway.clients import InProcessStageClients
     from gateway.pipeline import JobInput, Pipeline
     from imagewave.artifacts import DirectoryArtifactStore
     from imagewave.contracts.jobs import JobOptions
+    from imagewave.wiring.in_process import InProcessStageClients
 
     store = DirectoryArtifactStore(out_dir)
     store.put_bytes("hear", "input/image.png", image_path.read_bytes())
@@ -288,7 +289,7 @@ def compose(image_path: Path, out_dir: Path, seconds: float, seed: int) -> float
 
 
 def effects_of(job_dir: Path) -> list[tuple[np.ndarray, int]]:
-    index = json.loads((job_dir / "sfx" / "index.json").read_text())
+    index = json.loads((job_dir / layout.SFX_INDEX).read_text())
     return [sf.read(job_dir / e["file"], dtype="float32") for e in index["effects"]]
 
 

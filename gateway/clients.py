@@ -1,5 +1,7 @@
-"""One client per service, two ways to reach it: over HTTP (the stack) or in-process
-(`imagewave compose`). The pipeline only sees `StageClients`, so both run the same steps."""
+"""One HTTP client per service, and the `StageClients` protocol the pipeline sees.
+
+The same protocol is met in-process by `imagewave.wiring.in_process.InProcessStageClients`
+(`imagewave compose`): the gateway itself never imports a service."""
 
 from __future__ import annotations
 
@@ -160,58 +162,3 @@ class HttpStageClients:
     def close(self) -> None:
         for service in (self.vlm, self.t2a, self.timbre_service, self.render_service):
             service.close()
-
-
-class InProcessStageClients:
-    """The services' serving objects called directly: no HTTP, same contracts.
-
-    Each serving object is built on first use, so `imagewave compose` loads only what a job needs.
-    """
-
-    def __init__(self, *, vlm_settings=None, t2a_settings=None, timbre_settings=None,
-                 render_settings=None) -> None:
-        from services.render.settings import RenderSettings
-        from services.t2a.settings import T2aSettings
-        from services.timbre.settings import TimbreSettings
-        from services.vlm.settings import VlmSettings
-
-        self._settings = {
-            "vlm": vlm_settings or VlmSettings(),
-            "t2a": t2a_settings or T2aSettings(),
-            "timbre": timbre_settings or TimbreSettings(),
-            "render": render_settings or RenderSettings(),
-        }
-        self._serving: dict[str, object] = {}
-
-    def _get(self, name: str):
-        if name not in self._serving:
-            from services.render.serving import RenderServing
-            from services.t2a.serving import T2aServing
-            from services.timbre.serving import TimbreServing
-            from services.vlm.serving import VlmServing
-
-            factory = {"vlm": VlmServing, "t2a": T2aServing, "timbre": TimbreServing,
-                       "render": RenderServing}[name]
-            self._serving[name] = factory(self._settings[name])
-        return self._serving[name]
-
-    def describe(self, image: bytes, engine: DescribeEngineName | None) -> DescribeResponse:
-        return self._get("vlm").describe(image, engine)
-
-    def sfx(self, request: SfxRequest) -> SfxResponse:
-        return self._get("t2a").generate(request)
-
-    def timbre(self, request: TimbreRequest) -> TimbreResponse:
-        return self._get("timbre").transfer(request)
-
-    def instrument(self, request: InstrumentRequest) -> InstrumentResponse:
-        return self._get("render").build_instrument(request)
-
-    def arrange(self, request: ArrangementRequest) -> ArrangementResponse:
-        return self._get("render").arrange(request)
-
-    def render(self, request: RenderRequest) -> RenderResponse:
-        return self._get("render").render(request)
-
-    def close(self) -> None:
-        self._serving.clear()

@@ -10,18 +10,19 @@ finished stage. The same steps run over HTTP (RQ workers) and in-process (`image
 from __future__ import annotations
 
 import io
-import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import soundfile as sf
+from pydantic import BaseModel
 
 from gateway.clients import StageClients
 from gateway.previews import preview_midi
 from imagewave.artifacts import ArtifactStore
+from imagewave.audio import SAMPLE_RATE, to_mono
+from imagewave.contracts import layout
 from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.jobs import JobOptions, StageName, StageStatus
 from imagewave.contracts.scene import MELODIC_ROLES, Role, Scene
@@ -36,18 +37,7 @@ from imagewave.contracts.stages import (
 from imagewave.errors import ImagewaveError
 from imagewave.roles import assign_roles
 
-SAMPLE_RATE = 48_000
-
-# The artifact whose presence marks a stage as finished (written last by the stage).
-STAGE_MARKERS: dict[StageName, str] = {
-    StageName.describe: "scene.json",
-    StageName.sfx: "sfx/index.json",
-    StageName.roles: "roles.json",
-    StageName.timbre: "timbre/index.json",
-    StageName.instruments: "instruments/index.json",
-    StageName.arrangement: "arrangement.json",
-    StageName.render: "mix.wav",
-}
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ProgressReporter(Protocol):
@@ -85,10 +75,6 @@ class JobInput:
     midi_name: str | None = None  # artifact name of an uploaded MIDI, if any
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40] or "source"
-
-
 class Pipeline:
     def __init__(self, store: ArtifactStore, clients: StageClients,
                  reporter: ProgressReporter) -> None:
@@ -119,7 +105,7 @@ class Pipeline:
                    work: Callable[[JobInput, Callable[[float], None]], None]) -> None:
         if self.reporter.is_canceled():
             raise JobCanceled(job.job_id)
-        if self.store.exists(job.job_id, STAGE_MARKERS[stage]):
+        if self.store.exists(job.job_id, layout.STAGE_MARKERS[stage]):
             self.reporter.stage(stage, StageStatus.skipped, 1.0)
             return
         self.reporter.stage(stage, StageStatus.running, 0.0)
@@ -138,11 +124,13 @@ class Pipeline:
 
     # -- artifact helpers ----------------------------------------------------------------
 
-    def _put_json(self, job: JobInput, name: str, value: object) -> None:
-        self.store.put_bytes(job.job_id, name, json.dumps(value, indent=2).encode())
+    def _put_model(self, job: JobInput, name: str, value: BaseModel, *,
+                   exclude_none: bool = False) -> None:
+        self.store.put_bytes(job.job_id, name,
+                             value.model_dump_json(indent=2, exclude_none=exclude_none).encode())
 
-    def _get_json(self, job: JobInput, name: str):
-        return json.loads(self.store.get_bytes(job.job_id, name))
+    def _get_model(self, job: JobInput, name: str, model: type[ModelT]) -> ModelT:
+        return model.model_validate_json(self.store.get_bytes(job.job_id, name))
 
     def _put_wav(self, job: JobInput, name: str, samples: np.ndarray, sample_rate: int) -> None:
         buffer = io.BytesIO()
@@ -153,15 +141,14 @@ class Pipeline:
         return AudioPayload.from_wav_bytes(self.store.get_bytes(job.job_id, name))
 
     def _scene(self, job: JobInput) -> Scene:
-        return Scene.model_validate(self._get_json(job, "scene.json"))
+        return self._get_model(job, layout.SCENE, Scene)
 
     # -- stages --------------------------------------------------------------------------
 
     def _describe(self, job: JobInput, progress: Callable[[float], None]) -> None:
         image = self.store.get_bytes(job.job_id, job.image_name)
         response = self.clients.describe(image, job.options.engines.describe)
-        self._put_json(job, "scene.json", response.scene.model_dump(mode="json",
-                                                                    exclude_none=True))
+        self._put_model(job, layout.SCENE, response.scene, exclude_none=True)
 
     def _sfx(self, job: JobInput, progress: Callable[[float], None]) -> None:
         scene = self._scene(job)
@@ -170,122 +157,130 @@ class Pipeline:
             sample_rate=SAMPLE_RATE, seed=job.options.seed, engine=job.options.engines.sfx))
         index = []
         for effect in response.effects:
-            name = f"sfx/{effect.source_index:02d}_{slug(effect.name)}.wav"
+            name = layout.sfx_file(effect.source_index, effect.name)
             self.store.put_bytes(job.job_id, name, effect.audio.wav_bytes())
-            index.append({"source_index": effect.source_index, "name": effect.name,
-                          "prompt": effect.prompt, "file": name})
-        self._put_json(job, "sfx/index.json", {"engine": response.engine.value,
-                                               "effects": index})
+            index.append(layout.SfxIndexEntry(source_index=effect.source_index, name=effect.name,
+                                              prompt=effect.prompt, file=name))
+        self._put_model(job, layout.SFX_INDEX, layout.SfxIndex(engine=response.engine,
+                                                               effects=index))
 
     def _effect_files(self, job: JobInput) -> dict[int, str]:
-        index = self._get_json(job, "sfx/index.json")
-        return {e["source_index"]: e["file"] for e in index["effects"]}
+        return self._get_model(job, layout.SFX_INDEX, layout.SfxIndex).files()
 
     def _roles(self, job: JobInput, progress: Callable[[float], None]) -> None:
         effects = []
         for source_index, name in self._effect_files(job).items():
             audio = self._get_audio(job, name)
-            effects.append((source_index, _mono(audio.to_array()), audio.sample_rate))
+            effects.append((source_index, to_mono(audio.to_array()), audio.sample_rate))
         assignment = assign_roles(self._scene(job), effects)
-        self._put_json(job, "roles.json", assignment.model_dump(mode="json"))
+        self._put_model(job, layout.ROLES, assignment)
 
     def _assignment(self, job: JobInput) -> RoleAssignment:
-        return RoleAssignment.model_validate(self._get_json(job, "roles.json"))
+        return self._get_model(job, layout.ROLES, layout.RolesIndex)
 
     def _timbre(self, job: JobInput, progress: Callable[[float], None]) -> None:
         assignment, files = self._assignment(job), self._effect_files(job)
-        index: dict[str, dict] = {}
+        index: dict[Role, layout.TimbreIndexEntry] = {}
         for done, role in enumerate(MELODIC_ROLES):
             choice = assignment.for_role(role)
             response = self.clients.timbre(TimbreRequest(
                 audio=self._get_audio(job, files[choice.source_index]), instrument=role,
                 engine=job.options.engines.timbre))
-            name = f"timbre/{role.value}.wav"
+            name = layout.timbre_file(role)
             self.store.put_bytes(job.job_id, name, response.audio.wav_bytes())
-            index[role.value] = {"file": name, "root_pitch": response.root_pitch,
-                                 "source_index": choice.source_index,
-                                 "engine": response.engine.value}
+            index[role] = layout.TimbreIndexEntry(file=name, root_pitch=response.root_pitch,
+                                                  source_index=choice.source_index,
+                                                  engine=response.engine)
             progress((done + 1) / len(MELODIC_ROLES))
-        self._put_json(job, "timbre/index.json", index)
+        self._put_model(job, layout.TIMBRE_INDEX, layout.TimbreIndex(index))
 
     def _instruments(self, job: JobInput, progress: Callable[[float], None]) -> None:
-        timbres = self._get_json(job, "timbre/index.json")
+        timbres = self._get_model(job, layout.TIMBRE_INDEX, layout.TimbreIndex).root
         drum_source = self._assignment(job).for_role(Role.drums).source_index
         drum_file = self._effect_files(job)[drum_source]
-        index: dict[str, list[str]] = {}
+        index: dict[Role, list[str]] = {}
         for done, role in enumerate(Role):
             if role is Role.drums:
                 audio, root_pitch = self._get_audio(job, drum_file), None
             else:
-                audio = self._get_audio(job, timbres[role.value]["file"])
-                root_pitch = timbres[role.value]["root_pitch"]
+                audio = self._get_audio(job, timbres[role].file)
+                root_pitch = timbres[role].root_pitch
             response = self.clients.instrument(InstrumentRequest(audio=audio, role=role,
                                                                  root_pitch=root_pitch))
             for payload in response.files:
-                name = f"instruments/{role.value}/{payload.name}"
-                self.store.put_bytes(job.job_id, name, payload.data())
-            index[role.value] = [p.name for p in response.files]
+                self.store.put_bytes(job.job_id, layout.instrument_file(role, payload.name),
+                                     payload.data())
+            index[role] = [p.name for p in response.files]
             # A few seconds of this instrument alone, for people to audition it.
             self._preview(job, role, response.files)
             progress((done + 1) / len(Role))
-        self._put_json(job, "instruments/index.json", index)
+        self._put_model(job, layout.INSTRUMENTS_INDEX, layout.InstrumentsIndex(index))
 
     def _preview(self, job: JobInput, role: Role, files: list[FilePayload]) -> None:
         midi = FilePayload.from_bytes("preview.mid", preview_midi(role))
         response = self.clients.render(RenderRequest(midi=midi, instruments={role: files},
                                                      role_overrides={0: role}))
-        self.store.put_bytes(job.job_id, f"instruments/{role.value}/preview.wav",
+        self.store.put_bytes(job.job_id, layout.instrument_preview(role),
                              response.mix.wav_bytes())
 
     def _arrangement(self, job: JobInput, progress: Callable[[float], None]) -> None:
         if job.midi_name:
-            self.store.put_bytes(job.job_id, "arrangement.mid",
+            self.store.put_bytes(job.job_id, layout.ARRANGEMENT_MIDI,
                                  self.store.get_bytes(job.job_id, job.midi_name))
-            summary: dict[str, object] = {"source": "uploaded"}
+            index = layout.ArrangementIndex(source=layout.ArrangementSource.uploaded)
         else:
             response = self.clients.arrange(ArrangementRequest(
                 scene=self._scene(job), audio_length_in_s=job.options.audio_length_in_s,
                 seed=job.options.seed))
-            self.store.put_bytes(job.job_id, "arrangement.mid", response.midi.data())
-            summary = {"source": "generated", **response.summary}
-        self._put_json(job, "arrangement.json", summary)
+            self.store.put_bytes(job.job_id, layout.ARRANGEMENT_MIDI, response.midi.data())
+            index = layout.ArrangementIndex(source=layout.ArrangementSource.generated,
+                                            summary=response.summary)
+        self._put_model(job, layout.ARRANGEMENT_INDEX, index)
 
     def _render(self, job: JobInput, progress: Callable[[float], None]) -> None:
-        index = self._get_json(job, "instruments/index.json")
+        index = self._get_model(job, layout.INSTRUMENTS_INDEX, layout.InstrumentsIndex).root
         instruments = {
-            Role(role): [FilePayload.from_bytes(
-                name, self.store.get_bytes(job.job_id, f"instruments/{role}/{name}"))
+            role: [FilePayload.from_bytes(
+                name, self.store.get_bytes(job.job_id, layout.instrument_file(role, name)))
                 for name in names]
             for role, names in index.items()
         }
-        midi = FilePayload.from_bytes("arrangement.mid",
-                                      self.store.get_bytes(job.job_id, "arrangement.mid"))
+        midi = FilePayload.from_bytes(layout.ARRANGEMENT_MIDI,
+                                      self.store.get_bytes(job.job_id, layout.ARRANGEMENT_MIDI))
         # The picture in the song: its effects under and between the phrases of the music.
         effects = [FilePayload.from_bytes(name.rsplit("/", 1)[-1],
                                           self.store.get_bytes(job.job_id, name))
                    for name in self._effect_files(job).values()]
+        arrangement = self._get_model(job, layout.ARRANGEMENT_INDEX, layout.ArrangementIndex)
         response = self.clients.render(RenderRequest(
             midi=midi, instruments=instruments, role_overrides=job.options.role_overrides,
-            effects=effects, cues_s=arrangement_cues(self._get_json(job, "arrangement.json"))))
+            effects=effects, cues_s=arrangement_cues(arrangement.summary)))
         for payload in response.files:
             self.store.put_bytes(job.job_id, payload.name, payload.data())
-        self.store.put_bytes(job.job_id, "mix.wav", response.mix.wav_bytes())
+        self.store.put_bytes(job.job_id, layout.MIX_WAV, response.mix.wav_bytes())
 
 
-def arrangement_cues(summary: dict) -> list[float]:
-    """Where the arrangement summary says phrases end and sections change (seconds): the
-    composer's `phrase_ends_s` and the `start_s` of its `sections` after the first; empty when
-    it names none (an uploaded MIDI), and the renderer falls back to bar boundaries."""
+
+def _seconds(value: object, name: str) -> float | None:
+    """`value` (a number, or an object / dict holding `name`) as seconds, None otherwise."""
+    if isinstance(value, dict):
+        value = value.get(name)
+    elif not isinstance(value, int | float):
+        value = getattr(value, name, None)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def arrangement_cues(summary: object | None) -> list[float]:
+    """Where the composer's summary says phrases end and sections change (seconds): its
+    `phrase_ends_s` and the `start_s` of its `sections` after the first; empty when it names
+    none (an uploaded MIDI, an older summary), and the renderer falls back to bar lines."""
     cues: set[float] = set()
-    for value in summary.get("phrase_ends_s") or []:
-        if isinstance(value, int | float):
-            cues.add(float(value))
-    for section in (summary.get("sections") or [])[1:]:
-        start = section.get("start_s") if isinstance(section, dict) else None
-        if isinstance(start, int | float):
-            cues.add(float(start))
+    for value in getattr(summary, "phrase_ends_s", None) or []:
+        seconds = _seconds(value, "time_s")
+        if seconds is not None:
+            cues.add(seconds)
+    for section in (getattr(summary, "sections", None) or [])[1:]:
+        seconds = _seconds(section, "start_s")
+        if seconds is not None:
+            cues.add(seconds)
     return sorted(cues)
-
-
-def _mono(samples: np.ndarray) -> np.ndarray:
-    return samples.mean(axis=1) if samples.ndim == 2 else samples

@@ -5,6 +5,7 @@ Env prefix IMAGEWAVE_ (e.g. IMAGEWAVE_ARTIFACT_DIR); Redis comes from REDIS_URL 
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, PositiveFloat, SecretStr
@@ -12,6 +13,7 @@ from pydantic_settings import SettingsConfigDict
 
 from imagewave.contracts.jobs import StageName
 from imagewave.images import DEFAULT_MAX_PIXELS
+from imagewave.midi_validation import MAX_MIDI_NOTES, MAX_MIDI_SECONDS
 from imagewave.settings import BaseServiceSettings, default_data_dir
 
 
@@ -43,8 +45,10 @@ class GatewaySettings(BaseServiceSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_midi_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_image_pixels: int = DEFAULT_MAX_PIXELS
-    max_midi_notes: int = Field(default=50_000, ge=1, description="Notes in an uploaded MIDI")
-    max_midi_seconds: float = Field(default=900.0, gt=0, description="Uploaded MIDI's length")
+    max_midi_notes: int = Field(default=MAX_MIDI_NOTES, ge=1,
+                                description="Notes in an uploaded MIDI")
+    max_midi_seconds: float = Field(default=MAX_MIDI_SECONDS, gt=0,
+                                    description="Uploaded MIDI's length")
     # Reliability (gateway/recovery.py): how fast a dead worker's job is noticed and retried.
     job_monitoring_interval_s: int = Field(
         default=3, ge=1, description="Worker heartbeat while a job runs (RQ's monitoring interval)")
@@ -77,3 +81,10 @@ class GatewaySettings(BaseServiceSettings):
     @property
     def artifact_root(self) -> Path:
         return self.artifact_dir or self.data_dir / "artifacts"
+
+
+@cache
+def process_settings() -> GatewaySettings:
+    """The settings of this worker process, read from its environment once (RQ jobs and webhook
+    deliveries run many times per process; the environment does not change in between)."""
+    return GatewaySettings()

@@ -17,7 +17,9 @@ from redis import Redis
 from rq import Queue, Retry
 
 from gateway.jobs import KEY_PREFIX, JobStore
-from gateway.settings import GatewaySettings
+from gateway.settings import GatewaySettings, process_settings
+from gateway.views import job_view
+from imagewave.artifacts import LocalArtifactStore
 from imagewave.contracts.webhooks import (
     WebhookEvent,
     WebhookEventType,
@@ -70,25 +72,18 @@ def schedule_webhook(redis: Redis, queue: Queue, settings: GatewaySettings, job_
 
 
 def build_event(redis: Redis, settings: GatewaySettings, job_id: str) -> WebhookEvent | None:
-    from gateway.dependencies import GatewayState
-    from gateway.queue import job_queue
-    from gateway.routes.jobs import job_view
-    from imagewave.artifacts import LocalArtifactStore
-
     jobs = JobStore(redis, ttl_s=settings.job_ttl_s)
     record = jobs.get(job_id)
     if record is None:
         return None
-    state = GatewayState(settings=settings, redis=redis, jobs=jobs,
-                         queue=job_queue(redis, settings),
-                         store=LocalArtifactStore(settings.artifact_root))
     return WebhookEvent(type=WebhookEventType.for_status(record.status),
-                        timestamp=record.updated_at, data=job_view(state, record))
+                        timestamp=record.updated_at,
+                        data=job_view(LocalArtifactStore(settings.artifact_root), record))
 
 
 def deliver_webhook(job_id: str) -> str:
     """RQ task: POST the job's event to its webhook_url; raise on failure so RQ retries."""
-    settings = GatewaySettings()
+    settings = process_settings()
     redis = Redis.from_url(settings.redis_url)
     try:
         event = build_event(redis, settings, job_id)

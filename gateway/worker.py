@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import cache
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,7 +20,7 @@ from gateway.jobs import JobStore
 from gateway.pipeline import JobCanceled, JobInput, Pipeline, StageError
 from gateway.queue import job_queue
 from gateway.recovery import ReaperThread, die_with_parent
-from gateway.settings import GatewaySettings
+from gateway.settings import GatewaySettings, process_settings
 from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import LocalArtifactStore
 from imagewave.contracts.jobs import JobError, JobStatus, StageName, StageStatus
@@ -49,11 +48,6 @@ class JobStoreReporter:
         return self.jobs.status(self.job_id) is JobStatus.canceled
 
 
-@cache
-def _settings() -> GatewaySettings:
-    return GatewaySettings()
-
-
 def _redis(settings: GatewaySettings) -> Redis:
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: a worker needs the Redis of its gateway")
@@ -62,7 +56,7 @@ def _redis(settings: GatewaySettings) -> Redis:
 
 def run_job(job_id: str) -> str:
     die_with_parent()  # a SIGKILLed worker takes its horse along: the reaper retries the job
-    settings = _settings()
+    settings = process_settings()
     jobs = JobStore(_redis(settings), ttl_s=settings.job_ttl_s)
     record = jobs.get(job_id)
     if record is None or record.status.is_final:

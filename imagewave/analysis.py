@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from imagewave.audio import SAMPLE_RATE, to_mono
+
 # Chosen from measurements (`bench/engines.py --calibrate`, kept honest by
 # tests/imagewave/test_analysis.py) on `calibration_signals()` at 16, 22.05 and 48 kHz:
 # musical references — a sine, harmonic tones at 55..880 Hz, a tone with vibrato, a piano-like
@@ -44,9 +46,7 @@ _SILENCE_BELOW_PEAK_DB = 45.0
 
 
 def _as_mono(samples: np.ndarray) -> np.ndarray:
-    samples = np.asarray(samples, dtype=np.float64)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
+    samples = to_mono(np.asarray(samples, dtype=np.float64))
     if samples.ndim != 1:
         raise ValueError(f"samples must be mono (frames,) or (frames, channels), "
                          f"got shape {samples.shape}")
@@ -288,12 +288,6 @@ def audio_features(samples: np.ndarray, sample_rate: int) -> AudioFeatures:
     )
 
 
-def sfx_tonality_by_source(effects: Sequence[tuple[int, np.ndarray, int]]) -> dict[int, float]:
-    """Evaluation: tonality of each effect, keyed by source index (`is_non_musical` per entry is
-    `value < NON_MUSICAL_TONALITY_MAX`)."""
-    return {index: tonality(samples, sample_rate) for index, samples, sample_rate in effects}
-
-
 def timbre_envelope_correlation(effect: np.ndarray, effect_rate: int, voice: np.ndarray,
                                 voice_rate: int) -> float:
     """Evaluation: how well a timbre voice keeps its effect's amplitude envelope (≥ 0.8 is the
@@ -305,7 +299,7 @@ def timbre_envelope_correlation(effect: np.ndarray, effect_rate: int, voice: np.
     return _pearson(env_effect[:length], env_voice[:length])
 
 
-def calibration_signals(sample_rate: int = 48_000, seconds: float = 4.0,
+def calibration_signals(sample_rate: int = SAMPLE_RATE, seconds: float = 4.0,
                         seed: int = 0) -> dict[str, tuple[str, np.ndarray]]:
     """The reference clips `NON_MUSICAL_TONALITY_MAX` was chosen from: name → (kind, samples),
     kind "musical" or "noise". Tests and `bench/engines.py --calibrate` measure the same set."""
@@ -405,8 +399,7 @@ PROFILE_RANGE_HZ = (50.0, 16_000.0)
 
 
 def _mix_mono(samples: np.ndarray) -> np.ndarray:
-    samples = np.asarray(samples, dtype=np.float64)
-    return samples.mean(axis=1) if samples.ndim == 2 else samples
+    return to_mono(np.asarray(samples, dtype=np.float64))
 
 
 def _long_term_spectrum(samples: np.ndarray, sample_rate: int,

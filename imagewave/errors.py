@@ -10,12 +10,28 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict, Field
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from imagewave.contracts.jobs import ErrorResponse
-
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_image"])
+    message: str
+    field: str | None = Field(default=None, description="The request field at fault, if any")
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape every imagewave HTTP endpoint answers with."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": {
+        "code": "invalid_image", "message": "image is not a picture this service can read",
+        "field": "image"}}]})
+
+    error: ErrorDetail
 
 
 class ImagewaveError(Exception):
@@ -28,9 +44,6 @@ class ImagewaveError(Exception):
         self.field = field
 
     def to_response(self) -> ErrorResponse:
-        # Imported here: the contracts themselves raise these errors (no import cycle).
-        from imagewave.contracts.jobs import ErrorDetail, ErrorResponse
-
         return ErrorResponse(error=ErrorDetail(code=self.code, message=self.message,
                                                field=self.field))
 
@@ -68,19 +81,11 @@ class EngineUnavailable(ImagewaveError):
     code = "engine_unavailable"
 
 
-class StageFailed(ImagewaveError):
-    """A pipeline stage failed after its retries; the message names the stage."""
-
-    code = "stage_failed"
-
-
 def install_error_handlers(app: FastAPI) -> None:
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
-
-    from imagewave.contracts.jobs import ErrorDetail, ErrorResponse
 
     def respond(status: int, body: ErrorResponse, headers: dict | None = None) -> JSONResponse:
         return JSONResponse(body.model_dump(), status_code=status, headers=headers)

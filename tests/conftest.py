@@ -22,10 +22,29 @@ import uvicorn
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# What the tests read lives in the repo (tests/data/README.md), so a clone needs nothing beside it.
+TEST_DATA = REPO / "tests" / "data"
+SEED_EXAMPLES = TEST_DATA / "seed"
+GOLDEN = TEST_DATA / "golden" / "dev.json"
+SCORER = TEST_DATA / "eval" / "score_scenes.py"
 # Redis runs on 127.0.0.1:6379 here; tests use their own database number and flush it.
 # IMAGEWAVE_TEST_REDIS_URL lets two checkouts run their suites side by side on other databases.
 TEST_REDIS_URL = os.environ.get("IMAGEWAVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+# Test tiers: `make test-fast` deselects `slow` (starts processes), `redis` and `models`.
+# A test that asks for one of these fixtures gets the marker by itself.
+REDIS_FIXTURES = {"redis_url", "served"}
+PROCESS_FIXTURES = {"served"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & REDIS_FIXTURES:
+            item.add_marker(pytest.mark.redis)
+        if fixtures & PROCESS_FIXTURES:
+            item.add_marker(pytest.mark.slow)
 
 
 def free_port() -> int:

@@ -18,7 +18,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
-from gateway.routes.jobs import error_responses, get_record
+from gateway.views import error_responses, get_record
+from imagewave.contracts import layout
 from imagewave.contracts.jobs import ErrorResponse, JobStatus
 from imagewave.errors import Conflict
 
@@ -40,7 +41,7 @@ def write_bundle(state: GatewayState, job_id: str) -> str:
     try:
         with zipfile.ZipFile(path, "w") as bundle:
             for artifact in state.store.list(job_id):
-                if artifact.name.startswith("input/"):
+                if layout.is_input(artifact.name):
                     continue
                 method = (zipfile.ZIP_STORED if artifact.name.endswith(_STORED_SUFFIXES)
                           else zipfile.ZIP_DEFLATED)

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
 from gateway.jobs import JobStore
-from gateway.routes.jobs import error_responses, get_record
+from gateway.views import error_responses, get_record
 from imagewave.contracts.jobs import JobStatus
 
 router = APIRouter(tags=["jobs"])

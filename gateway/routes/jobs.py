@@ -16,47 +16,14 @@ from gateway.jobs import JobRecord, new_job_id
 from gateway.limits import check_admission
 from gateway.queue import enqueue_job
 from gateway.uploads import check_image, check_midi, parse_options, read_limited
+from gateway.views import error_responses, get_record, job_view, submit_responses
 from gateway.webhooks import schedule_webhook
-from imagewave.artifacts import InvalidArtifactName, check_job_id
-from imagewave.contracts.jobs import ArtifactView, ErrorResponse, JobOptions, JobStatus, JobView
+from imagewave.artifacts import InvalidArtifactName
+from imagewave.contracts import layout
+from imagewave.contracts.jobs import JobOptions, JobStatus, JobView
 from imagewave.errors import NotFound
 
 router = APIRouter(tags=["jobs"])
-
-error_responses: dict[int | str, dict] = {
-    401: {"model": ErrorResponse, "description": "Missing or wrong API key"},
-    404: {"model": ErrorResponse, "description": "No such job or artifact"},
-    413: {"model": ErrorResponse, "description": "Upload larger than the limit"},
-    422: {"model": ErrorResponse, "description": "Invalid image, MIDI or options"},
-}
-submit_responses: dict[int | str, dict] = error_responses | {
-    409: {"model": ErrorResponse, "description": "Same Idempotency-Key still being submitted"},
-    429: {"model": ErrorResponse, "description": "Queue full or key over its limits; see "
-                                                 "Retry-After"},
-}
-
-
-def job_view(state: GatewayState, record: JobRecord, *, fresh: bool = False) -> JobView:
-    """The public view; `fresh` (a job just queued) has no artifacts to list yet."""
-    artifacts = [] if fresh else [
-        ArtifactView(name=a.name, url=f"/jobs/{record.id}/artifacts/{a.name}",
-                     media_type=a.media_type, bytes=a.bytes)
-        for a in state.store.list(record.id) if not a.name.startswith("input/")
-    ]
-    return JobView(id=record.id, status=record.status, created_at=record.created_at,
-                   updated_at=record.updated_at, options=record.options, stages=record.stages,
-                   error=record.error, artifacts=artifacts)
-
-
-def get_record(state: GatewayState, job_id: str) -> JobRecord:
-    try:
-        check_job_id(job_id)
-    except InvalidArtifactName:
-        raise NotFound(f"job {job_id[:64]!r} not found") from None
-    record = state.jobs.get(job_id)
-    if record is None:
-        raise NotFound(f"job {job_id[:64]!r} not found")
-    return record
 
 
 @router.post("/jobs", status_code=202, response_model=JobView, responses=submit_responses,
@@ -87,7 +54,7 @@ async def create_job(
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     # Serialized here, once: FastAPI would validate the JobView again against response_model.
-    view = job_view(state, record, fresh=not replayed)
+    view = job_view(state.store, record, fresh=not replayed)
     return Response(view.model_dump_json(), status_code=202, headers=headers,
                     media_type="application/json")
 
@@ -110,7 +77,7 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
     if submission.midi is not None:
         check_midi(submission.midi, max_notes=settings.max_midi_notes,
                    max_seconds=settings.max_midi_seconds)
-    image_name = f"input/image.{suffix}"
+    image_name = layout.input_image(suffix)
     job_id, key, owner = new_job_id(), submission.idempotency_key, submission.owner
     if key is not None:
         fingerprint = idempotency.fingerprint(submission.raw_options, submission.image,
@@ -127,10 +94,10 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
     created = False
     try:
         check_admission(state.redis, state.jobs, state.settings, owner)
-        midi_name = "input/arrangement.mid" if submission.midi is not None else None
+        midi_name = layout.INPUT_MIDI if submission.midi is not None else None
         state.store.put_bytes(job_id, image_name, submission.image)
         if submission.midi is not None:
-            state.store.put_bytes(job_id, "input/arrangement.mid", submission.midi)
+            state.store.put_bytes(job_id, layout.INPUT_MIDI, submission.midi)
         # Record and queue entry in one round trip (one MULTI/EXEC): both or neither.
         with state.redis.pipeline() as pipe:
             enqueue_job(state.queue, job_id, state.settings, pipeline=pipe)  # RQ WATCHes first
@@ -149,7 +116,7 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
 @router.get("/jobs/{job_id}", response_model=JobView, responses=error_responses,
             summary="A job's status, stages, error and artifacts")
 async def get_job(state: StateDep, job_id: JobIdPath) -> JobView:
-    return job_view(state, get_record(state, job_id))
+    return job_view(state.store, get_record(state, job_id))
 
 
 @router.get("/jobs/{job_id}/artifacts/{name:path}", responses=error_responses,
@@ -162,7 +129,7 @@ async def get_artifact(state: StateDep, job_id: JobIdPath, name: Annotated[str, 
         path = state.store.local_path(job_id, name)
     except InvalidArtifactName:
         raise NotFound(f"artifact {name!r} not found") from None
-    if name.startswith("input/") or not path.is_file():
+    if layout.is_input(name) or not path.is_file():
         raise NotFound(f"artifact {name!r} not found")
     from imagewave.artifacts import media_type_of
 
@@ -181,7 +148,7 @@ async def cancel_job(state: StateDep, job_id: JobIdPath) -> JobView:
         # Only enqueued here: a worker sends it (gateway/webhooks.py).
         await run_in_threadpool(schedule_webhook, state.redis, state.queue, state.settings,
                                 job_id)
-    return job_view(state, get_record(state, job_id))
+    return job_view(state.store, get_record(state, job_id))
 
 
 def _stop_rq_job(state: GatewayState, job_id: str) -> None:

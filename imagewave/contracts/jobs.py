@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.contracts.scene import Role
 
+# The error shape is defined with the errors (imagewave/errors.py, the lowest module) and is
+# part of the public contracts too.
+from imagewave.errors import ErrorDetail as ErrorDetail
+from imagewave.errors import ErrorResponse as ErrorResponse
+
 
 class JobStatus(str, Enum):
     queued = "queued"
@@ -120,19 +125,3 @@ class JobView(BaseModel):
     stages: list[StageView]
     error: JobError | None = None
     artifacts: list[ArtifactView] = Field(default_factory=list)
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(examples=["invalid_image"])
-    message: str
-    field: str | None = Field(default=None, description="The request field at fault, if any")
-
-
-class ErrorResponse(BaseModel):
-    """The one error shape every imagewave HTTP endpoint answers with."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"error": {
-        "code": "invalid_image", "message": "image is not a picture this service can read",
-        "field": "image"}}]})
-
-    error: ErrorDetail

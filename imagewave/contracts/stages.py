@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from imagewave.audio import SAMPLE_RATE
 from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.contracts.scene import Role, Scene
@@ -27,7 +28,7 @@ class DescribeResponse(BaseModel):
 class SfxRequest(BaseModel):
     scene: Scene
     audio_length_in_s: float = Field(default=4.0, gt=0.25, le=30.0)
-    sample_rate: int = Field(default=48_000, ge=8_000, le=96_000)
+    sample_rate: int = Field(default=SAMPLE_RATE, ge=8_000, le=96_000)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     engine: SfxEngineName | None = None
 
@@ -81,9 +82,35 @@ class ArrangementRequest(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
+class ArrangementTrack(BaseModel):
+    index: int = Field(ge=0, description="Track index in the MIDI (as role_overrides counts)")
+    name: str
+    role: Role
+    program: int = Field(ge=0, le=127, description="General MIDI program")
+    is_drum: bool
+    notes: int = Field(ge=0)
+
+
+class ArrangementSummary(BaseModel):
+    """What the composer chose for a generated arrangement."""
+
+    tempo_bpm: float = Field(gt=0)
+    key: str = Field(description="Tonic note name, e.g. 'D#'")
+    mode: str = Field(description="'major' or 'minor'")
+    chords: list[str] = Field(description="Chord names of the progression, e.g. ['Dm', 'F']")
+    progression_degrees: list[int]
+    bars: int = Field(ge=1)
+    length_s: float = Field(gt=0)
+    valence: float
+    arousal: float
+    mood_source: str = Field(description="Where valence/arousal came from: the scene or a guess")
+    seed: int
+    tracks: list[ArrangementTrack]
+
+
 class ArrangementResponse(BaseModel):
     midi: FilePayload
-    summary: dict[str, object] = Field(default_factory=dict, description="tempo, key, chords...")
+    summary: ArrangementSummary
 
 
 class RenderRequest(BaseModel):

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import soundfile as sf
 
+from imagewave.audio import to_mono
+from imagewave.contracts import layout
 from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.stages import (
     ArrangementRequest,
     ArrangementResponse,
+    ArrangementSummary,
     InstrumentRequest,
     InstrumentResponse,
     RenderRequest,
@@ -53,9 +56,7 @@ class RenderServing:
         """Nothing to load: rendering is plain numpy."""
 
     def build_instrument(self, request: InstrumentRequest) -> InstrumentResponse:
-        samples = request.audio.to_array()
-        if samples.ndim == 2:
-            samples = samples.mean(axis=1)
+        samples = to_mono(request.audio.to_array())
         with tempfile.TemporaryDirectory(prefix="imagewave-instrument-") as tmp:
             out_dir = Path(tmp)
             build_instrument(samples, request.audio.sample_rate, request.role, out_dir,
@@ -69,7 +70,7 @@ class RenderServing:
         midi.write(buffer)
         return ArrangementResponse(midi=FilePayload.from_bytes("arrangement.mid",
                                                                buffer.getvalue()),
-                                   summary=summary)
+                                   summary=ArrangementSummary.model_validate(summary))
 
     def render(self, request: RenderRequest) -> RenderResponse:
         midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
@@ -89,8 +90,8 @@ class RenderServing:
                                stems_dir=root / "stems",
                                max_memory_bytes=self.settings.max_render_memory_mb * 2**20,
                                extra_bytes_per_frame=RESPONSE_BYTES_PER_FRAME)
-            files = [FilePayload.from_bytes("mix.flac", _flac(song.mix, song.sample_rate))]
-            files += [FilePayload.from_bytes(f"stems/{name}.flac", path.read_bytes())
+            files = [FilePayload.from_bytes(layout.MIX_FLAC, _flac(song.mix, song.sample_rate))]
+            files += [FilePayload.from_bytes(f"{layout.STEMS_DIR}/{name}.flac", path.read_bytes())
                       for name, path in song.stems.items()]
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
                               files=files, duration_s=len(song.mix) / song.sample_rate,
@@ -107,7 +108,7 @@ def _effect(payload: FilePayload, sample_rate: int):
     except Exception as exc:  # soundfile raises several types for broken files
         raise InvalidInput(f"effects: {payload.name} is not a readable audio file: {exc}",
                            field="effects") from exc
-    mono = samples.mean(axis=1)
+    mono = to_mono(samples)
     if rate != sample_rate and mono.size:
         mono = soxr.resample(mono, rate, sample_rate)
     return np.asarray(mono, np.float32)

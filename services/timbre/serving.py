@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from imagewave.audio import to_mono
 from imagewave.contracts.audio import AudioPayload
 from imagewave.contracts.stages import TimbreRequest, TimbreResponse
 from imagewave.errors import InvalidInput
@@ -21,9 +22,7 @@ class TimbreServing:
         if not request.instrument.is_melodic:
             raise InvalidInput("instrument must be keyboard, bass or guitar, not drums",
                                field="instrument")
-        samples = request.audio.to_array()
-        if samples.ndim == 2:
-            samples = samples.mean(axis=1)
+        samples = to_mono(request.audio.to_array())
         engine = self.engines.get(request.engine)
         result = engine.transfer(samples, request.audio.sample_rate, request.instrument)
         return TimbreResponse(audio=AudioPayload.from_array(result.samples, result.sample_rate),

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings
 from gateway.settings import GatewaySettings
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.settings import BaseServiceSettings
-from imagewave.stack import SERVICE_APPS
+from imagewave.wiring.stack import SERVICE_APPS
 
 # Engines that need a GPU in production. The vlm service's `vllm` engine is a client: its GPU is
 # the vLLM server's.

@@ -13,16 +13,21 @@ import pytest
 
 from tests.deploy.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # builds the wheel with pip, in a process
+
 PACKAGES = ("imagewave", "gateway", "services")
+# Training recipes have their own requirements and never run in a serving image.
+NOT_SERVED = "services/timbre/train/"
 
 
 def package_data_files() -> set[str]:
     files = set()
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*"):
+            name = path.relative_to(ROOT).as_posix()
             if path.is_file() and path.suffix not in {".py", ".pyc"} \
-                    and "__pycache__" not in path.parts:
-                files.add(path.relative_to(ROOT).as_posix())
+                    and "__pycache__" not in path.parts and not name.startswith(NOT_SERVED):
+                files.add(name)
     return files
 
 
@@ -63,3 +68,9 @@ def test_wheel_holds_every_deployable_module(wheel_names) -> None:
             assert f"{module.replace('.', '/')}.py" in wheel_names, module
         module = deployable.settings.__module__
         assert f"{module.replace('.', '/')}.py" in wheel_names, module
+
+
+def test_training_code_stays_out_of_the_wheel(wheel_names) -> None:
+    assert (ROOT / NOT_SERVED / "recipe.py").is_file()
+    assert not [name for name in wheel_names if name.startswith(NOT_SERVED)]
+    assert "services/timbre/serving.py" in wheel_names

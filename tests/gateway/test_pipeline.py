@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gateway.clients import InProcessStageClients, ServiceUnavailable
+from gateway.clients import ServiceUnavailable
 from gateway.pipeline import JobInput, Pipeline, StageError
 from imagewave.artifacts import DirectoryArtifactStore
 from imagewave.contracts.jobs import JobOptions, StageName, StageStatus
+from imagewave.wiring.in_process import InProcessStageClients
 
 
 class RecordingReporter:

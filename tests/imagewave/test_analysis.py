@@ -15,7 +15,6 @@ from imagewave.analysis import (
     is_non_musical,
     low_frequency_ratio,
     onset_strength,
-    sfx_tonality_by_source,
     spectral_centroid_hz,
     sustain,
     timbre_envelope_correlation,
@@ -122,14 +121,6 @@ def test_amplitude_envelope_is_10_ms_frames() -> None:
     envelope = amplitude_envelope(np.ones(48_000), 48_000)
     assert len(envelope) == 100
     assert envelope == pytest.approx(np.ones(100))
-
-
-def test_sfx_tonality_by_source() -> None:
-    rng = np.random.default_rng(6)
-    effects = [(0, rng.standard_normal(SR), SR), (3, np.sin(2 * np.pi * 440 * _t(1.0)), SR)]
-    scores = sfx_tonality_by_source(effects)
-    assert set(scores) == {0, 3}
-    assert scores[0] < NON_MUSICAL_TONALITY_MAX < scores[3]
 
 
 def test_rejects_non_mono_shapes() -> None:

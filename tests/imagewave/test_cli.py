@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pretty_midi
+import pytest
 import soundfile as sf
 
 from imagewave.contracts.scene import Scene
-from tests.conftest import make_photo
+from tests.conftest import SEED_EXAMPLES, make_photo
 
-SEED_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "seed" / "examples"
+pytestmark = pytest.mark.slow  # every test runs the command as a process
 
 
 def imagewave(*args: str) -> subprocess.CompletedProcess:

@@ -1,7 +1,7 @@
 """The audio half of `imagewave eval`: tonality per source and envelope kept per voice."""
 
 from imagewave.contracts.scene import Scene, SoundSource, SoundVariant
-from imagewave.evaluation import evaluate_audio
+from imagewave.wiring.evaluation import evaluate_audio
 
 
 def test_reports_tonality_per_source_and_envelopes_per_voice():

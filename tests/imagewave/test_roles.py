@@ -4,7 +4,6 @@ there are enough sounds, the scene's hints and the measured features both count.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +12,9 @@ from imagewave.contracts.scene import Role, Scene, SoundSource
 from imagewave.errors import InvalidInput
 from imagewave.roles import assign_roles
 from services.t2a.engines.procedural import ProceduralSfxEngine
+from tests.conftest import SEED_EXAMPLES
 
 SR = 22_050
-SEED_EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "examples"
 
 
 def _t(seconds: float = 3.0) -> np.ndarray:

@@ -1,5 +1,5 @@
 """A real stack for fault injection: our own redis-server (AOF, on a free port, restartable),
-the four services, the gateway and RQ workers as processes (imagewave.stack.Stack).
+the four services, the gateway and RQ workers as processes (imagewave.wiring.stack.Stack).
 
 Used by tests/reliability, tests/security and bench/chaos.py.
 """
@@ -21,7 +21,7 @@ from rq import Worker
 
 from gateway.settings import GatewaySettings
 from imagewave.embedded_redis import redis_server_binary
-from imagewave.stack import Stack
+from imagewave.wiring.stack import Stack
 from tests.conftest import free_port
 
 FINAL = ("succeeded", "failed", "canceled")

@@ -16,6 +16,8 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from tests.conftest import TEST_REDIS_URL, serve_app
 
+pytestmark = [pytest.mark.slow, pytest.mark.redis]  # a fuzzing run against a real gateway
+
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory):

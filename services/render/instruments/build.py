@@ -21,6 +21,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from imagewave.audio import SAMPLE_RATE, to_mono
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
 from services.render.instruments.loops import crossfade_loop, find_sustain_loop
@@ -88,9 +89,7 @@ def sfz_decay_time(to_sustain_s: float, sustain_percent: float) -> float:
 
 def check_inputs(samples: np.ndarray, source_rate: int, root_pitch: float | None,
                  output_rate: int) -> np.ndarray:
-    samples = np.asarray(samples, dtype=np.float64)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
+    samples = to_mono(np.asarray(samples, dtype=np.float64))
     if samples.ndim != 1 or samples.size == 0:
         raise InvalidInput(f"audio must be a non-empty mono or stereo clip, got shape "
                            f"{np.shape(samples)}", field="audio")
@@ -112,7 +111,7 @@ def check_inputs(samples: np.ndarray, source_rate: int, root_pitch: float | None
 
 
 def build_instrument(samples: np.ndarray, source_rate: int, role: Role, out_dir: Path, *,
-                     root_pitch: float | None = None, output_rate: int = 48_000) -> Path:
+                     root_pitch: float | None = None, output_rate: int = SAMPLE_RATE) -> Path:
     """Write `out_dir/<role>.sfz`, its samples under `out_dir/samples/` and `out_dir/<role>.sf2`.
 
     `root_pitch` is the source's MIDI pitch when the caller knows it (the timbre engine made the

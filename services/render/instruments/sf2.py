@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from imagewave.audio import to_mono
 from services.render.instruments.sfz import Region, read_sfz
 
 # Generator operators (SoundFont 2.04, section 8.1.2).
@@ -136,7 +137,7 @@ def write_sf2_from_sfz(sfz_path: Path, sf2_path: Path, *, name: str, bank: int,
                 mono, rate = samples[region.sample]
             else:
                 data, rate = sf.read(path, dtype="float32", always_2d=True)
-                mono = data.mean(axis=1)
+                mono = to_mono(data)
             pcm = np.clip(np.round(mono * 32767), -32768, 32767).astype("<i2")
             start, end = position, position + len(pcm)
             if region.loop_start is not None and region.loop_end is not None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from imagewave.audio import to_mono
+
 _NOTE_OFFSETS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _HEADER = re.compile(r"<(\w+)>")
 _OPCODE = re.compile(r"(\w+)=")
@@ -220,7 +222,7 @@ def load_sample(path: Path, sample_rate: int) -> tuple[np.ndarray, float]:
     import soxr
 
     data, rate = sf.read(path, dtype="float32", always_2d=True)
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    mono = to_mono(data)
     if rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate).astype(np.float32)
     return np.ascontiguousarray(mono, dtype=np.float32), sample_rate / rate

@@ -1,4 +1,5 @@
-"""Uploaded MIDI: parse with limits, and decide which instrument role plays each track.
+"""Uploaded MIDI: parse with limits (`imagewave.midi_validation`, the gateway's validator too),
+and decide which instrument role plays each track.
 
 A "track" is an entry of `PrettyMIDI.instruments` (pretty_midi splits a file's tracks by channel
 and program); `role_overrides` in job options are indexed the same way.
@@ -6,37 +7,13 @@ and program); `role_overrides` in job options are indexed the same way.
 
 from __future__ import annotations
 
-import io
-
 import pretty_midi
 
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidMidi
+from imagewave.midi_validation import load_midi
 
-
-def load_midi(data: bytes, *, max_notes: int, max_seconds: float) -> pretty_midi.PrettyMIDI:
-    """Parse a Standard MIDI File; InvalidMidi (field "midi") when it is broken or too big."""
-    if not data:
-        raise InvalidMidi("midi is empty", field="midi")
-    if not data.startswith(b"MThd"):
-        raise InvalidMidi(f"midi is not a Standard MIDI File (starts with {data[:4]!r}, "
-                          "expected b'MThd')", field="midi")
-    try:
-        midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except Exception as exc:  # mido/pretty_midi raise many types for broken files
-        raise InvalidMidi(f"midi could not be parsed: {type(exc).__name__}: {exc}",
-                          field="midi") from exc
-    notes = sum(len(track.notes) for track in midi.instruments)
-    if notes == 0:
-        raise InvalidMidi("midi has no notes", field="midi")
-    if notes > max_notes:
-        raise InvalidMidi(f"midi has {notes} notes, more than the limit of {max_notes}",
-                          field="midi")
-    end_s = midi.get_end_time()
-    if end_s > max_seconds:
-        raise InvalidMidi(f"midi lasts {end_s:.1f} s, longer than the limit of {max_seconds:g} s",
-                          field="midi")
-    return midi
+__all__ = ["assign_track_roles", "load_midi", "role_for_program"]
 
 
 def role_for_program(program: int, is_drum: bool) -> Role:

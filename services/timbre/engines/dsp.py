@@ -23,6 +23,7 @@ import numpy as np
 from scipy import signal
 
 from imagewave.analysis import amplitude_envelope
+from imagewave.audio import to_mono
 from imagewave.contracts.engines import TimbreEngineName
 from imagewave.contracts.scene import Role
 from imagewave.errors import InvalidInput
@@ -77,9 +78,7 @@ class DspTimbreEngine:
             raise InvalidInput("audio contains NaN or infinite samples", field="audio")
 
     def transfer(self, samples: np.ndarray, sample_rate: int, instrument: Role) -> TimbreResult:
-        effect = np.asarray(samples, dtype=np.float64)
-        if effect.ndim == 2:
-            effect = effect.mean(axis=1)
+        effect = to_mono(np.asarray(samples, dtype=np.float64))
         self.check_inputs(effect, sample_rate, instrument)
         voice = VOICES[instrument]
         if instrument is Role.keyboard:

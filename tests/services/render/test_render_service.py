@@ -39,7 +39,7 @@ def test_instruments_arrangement_and_render_over_http():
                                                         "seed": 4})
         assert response.status_code == 200, response.text
         arrangement = ArrangementResponse.model_validate_json(response.content)
-        assert arrangement.midi.name == "arrangement.mid" and arrangement.summary["bars"] >= 1
+        assert arrangement.midi.name == "arrangement.mid" and arrangement.summary.bars >= 1
 
         response = client.post("/v1/render", json={"midi": arrangement.midi.model_dump(),
                                                    "instruments": instruments})

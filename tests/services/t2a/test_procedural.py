@@ -4,7 +4,6 @@ deterministic, materials that sound different — measured on the audio it reall
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,8 +23,7 @@ from services.t2a.engines.procedural.examples import EXAMPLE_SOURCES
 from services.t2a.engines.procedural.recipes import choose_recipe
 from services.t2a.serving import T2aServing
 from services.t2a.settings import T2aSettings
-
-SEED_EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "seed" / "examples"
+from tests.conftest import SEED_EXAMPLES
 
 VARIED_SOURCES = EXAMPLE_SOURCES
 

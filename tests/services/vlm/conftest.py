@@ -8,11 +8,9 @@ import pytest
 
 from services.vlm.engines.lite import LiteDescribeEngine
 from services.vlm.settings import VlmSettings
-from tests.conftest import SHARED
+from tests.conftest import GOLDEN, SCORER, SEED_EXAMPLES
 
-GOLDEN = SHARED / "golden" / "dev.json"
-SCORER = SHARED / "eval" / "score_scenes.py"
-SEED_EXAMPLES = SHARED / "seed" / "examples"
+__all__ = ["GOLDEN", "SCORER", "SEED_EXAMPLES"]
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +20,4 @@ def lite_engine() -> LiteDescribeEngine:
 
 @pytest.fixture(scope="session")
 def golden_path() -> Path:
-    if not GOLDEN.exists():
-        pytest.skip(f"golden set not found at {GOLDEN}")
     return GOLDEN

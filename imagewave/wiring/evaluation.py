@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from imagewave.audio import SAMPLE_RATE
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.errors import InvalidInput
 
@@ -167,7 +168,7 @@ def format_report(result: dict[str, Any]) -> list[str]:
 
 def evaluate_audio(scenes: dict[str, Any], *, sfx_engine=None, timbre_engine=None,
                    audio_length_in_s: float = 4.0, seed: int = 0,
-                   sample_rate: int = 48_000) -> dict[str, Any]:
+                   sample_rate: int = SAMPLE_RATE) -> dict[str, Any]:
     """Make every source's effect and its three instrument voices; measure what issue C asks.
 
     `scenes` maps an image stem to its scene (a `Scene` or its JSON dict). Per source: the

@@ -1,0 +1,100 @@
+"""`imagewave compose`: the whole pipeline in one process, with the in-process clients."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from imagewave.contracts import layout
+from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.contracts.jobs import EngineChoice, JobOptions, StageName, StageStatus
+
+
+class TerminalReporter:
+    """Progress bars per stage on a terminal; plain log lines otherwise."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._bars: dict[StageName, object] = {}
+        self._started: dict[StageName, float] = {}
+
+    def stage(self, stage: StageName, status: StageStatus, progress: float) -> None:
+        if self.tty:
+            from tqdm import tqdm
+
+            bar = self._bars.get(stage)
+            if bar is None:
+                bar = self._bars[stage] = tqdm(total=100, desc=f"{stage.value:12s}",
+                                               file=self.stream, leave=True,
+                                               bar_format="{desc} {bar} {percentage:3.0f}% "
+                                                          "{elapsed}")
+            bar.n = int(progress * 100)
+            bar.refresh()
+            if status in (StageStatus.succeeded, StageStatus.skipped, StageStatus.failed):
+                bar.close()
+            return
+        if status is StageStatus.running and progress == 0.0:
+            self._started[stage] = time.monotonic()
+            print(f"[imagewave] {stage.value}: started", file=self.stream, flush=True)
+        elif status is not StageStatus.running:
+            took = time.monotonic() - self._started.get(stage, time.monotonic())
+            print(f"[imagewave] {stage.value}: {status.value} ({took:.2f} s)", file=self.stream,
+                  flush=True)
+
+    def is_canceled(self) -> bool:
+        return False
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    from gateway.pipeline import JobInput, Pipeline
+    from gateway.uploads import IMAGE_SUFFIX, check_midi
+    from imagewave.artifacts import DirectoryArtifactStore
+    from imagewave.images import check_image_header
+    from imagewave.wiring.in_process import InProcessStageClients
+
+    out_dir = Path(args.output)
+    store = DirectoryArtifactStore(out_dir)
+    image_bytes = Path(args.image).read_bytes()
+    image_name = layout.input_image(IMAGE_SUFFIX[check_image_header(image_bytes)])
+    store.put_bytes("compose", image_name, image_bytes)
+    midi_name = None
+    if args.midi:
+        midi_bytes = Path(args.midi).read_bytes()
+        check_midi(midi_bytes)
+        midi_name = layout.INPUT_MIDI
+        store.put_bytes("compose", midi_name, midi_bytes)
+    options = JobOptions(audio_length_in_s=args.seconds, seed=args.seed,
+                         engines=EngineChoice(describe=args.describe_engine,
+                                              sfx=args.sfx_engine, timbre=args.timbre_engine))
+    started = time.monotonic()
+    pipeline = Pipeline(store, InProcessStageClients(), TerminalReporter())
+    if args.fresh:
+        for name in layout.STAGE_OUTPUTS:
+            target = out_dir / name
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(
+                missing_ok=True)
+    pipeline(JobInput("compose", options, image_name, midi_name))
+    print(f"song: {out_dir / layout.MIX_WAV}  ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("compose", help="image → song, whole pipeline in one process")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
+    p.add_argument("--seconds", type=float, default=30.0, help="song length")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--describe-engine", type=DescribeEngineName, default=None,
+                   choices=list(DescribeEngineName))
+    p.add_argument("--sfx-engine", type=SfxEngineName, default=None, choices=list(SfxEngineName))
+    p.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
+                   choices=list(TimbreEngineName))
+    p.add_argument("--resume", dest="fresh", action="store_false",
+                   help="keep finished stages in DIR instead of starting over")
+    p.set_defaults(run=cmd_compose)
+
