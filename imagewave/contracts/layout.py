@@ -12,9 +12,8 @@ names live here once, and each index file is read and written through its model.
     instruments/index.json,                     InstrumentsIndex
       instruments/<role>/(<role>.sfz, <role>.sf2, samples/*.wav, preview.wav)
     arrangement.json, arrangement.mid           ArrangementIndex
-    mix.wav, mix.flac, stems/<role>.flac        the song; with stems/ambience.flac (the
-      stems/effects.flac                          scene's effects under the music) and
-                                                  stems/effects.flac (them on its cues)
+    mix.wav, mix.flac, stems/<role>.flac        the song, and when the effects play in it
+      stems/ambience.flac, stems/effects.flac     its bed under the music and its events
 """
 
 from __future__ import annotations
