@@ -93,3 +93,16 @@ def test_a_failing_stage_is_named_and_earlier_work_is_kept(tmp_path, example_ima
     assert error.value.stage is StageName.timbre
     assert "timbre" in error.value.message and not error.value.is_input_error
     assert (tmp_path / "roles.json").is_file() and not (tmp_path / "timbre/index.json").exists()
+
+
+def test_cues_come_from_the_arrangement_summary_when_it_has_them():
+    from types import SimpleNamespace
+
+    from gateway.pipeline import arrangement_cues
+
+    summary = SimpleNamespace(phrase_ends_s=[8.0, 16.0, 24.0],
+                              sections=[{"start_s": 0.0}, SimpleNamespace(start_s=16.0),
+                                        {"start_s": 32.0}])
+    assert arrangement_cues(summary) == [8.0, 16.0, 24.0, 32.0]
+    assert arrangement_cues(SimpleNamespace()) == []  # an older summary: bar lines instead
+    assert arrangement_cues(None) == []  # an uploaded MIDI

@@ -117,11 +117,9 @@ def plan_events(effects: list[np.ndarray], cues_s: list[float], sample_rate: int
 class AmbienceBed:
     """The looped effects under the music, rendered a block at a time."""
 
-    def __init__(self, effects: list[np.ndarray], sample_rate: int, total_frames: int,
-                 music_end_frame: int) -> None:
+    def __init__(self, effects: list[np.ndarray], sample_rate: int, total_frames: int) -> None:
         self.sample_rate = sample_rate
         self.total_frames = total_frames
-        self.music_end = music_end_frame
         self.loops: list[tuple[np.ndarray, int, float, float]] = []  # loop, offset, left, right
         level_db = REFERENCE_LEVEL_DB + STRIPS[Part.ambience].level_db
         usable = [e for e in effects if e.size > sample_rate // 4]

@@ -608,7 +608,7 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
             f"midi would need about {needed / 2**20:.0f} MB to render "
             f"({total_frames / sample_rate:.0f} s of audio), more than the render limit of "
             f"{max_memory_bytes / 2**20:.0f} MB", field="midi")
-    bed = AmbienceBed(effects, sample_rate, total_frames, music_end) if effects else None
+    bed = AmbienceBed(effects, sample_rate, total_frames) if effects else None
 
     stem_names = list(plan.stems_of_strips)
     if bed:
