@@ -271,16 +271,21 @@ def _seconds(value: object, name: str) -> float | None:
 
 
 def arrangement_cues(summary: object | None) -> list[float]:
-    """Where the composer's summary says phrases end and sections change (seconds): its
-    `phrase_ends_s` and the `start_s` of its `sections` after the first; empty when it names
-    none (an uploaded MIDI, an older summary), and the renderer falls back to bar lines."""
+    """Where the composer's summary says phrases end and sections change (seconds): the
+    `start_s` of its `sections` after the first, each section's `phrase_end_s`, and any
+    song-wide `phrase_ends_s`; empty when it names none (an uploaded MIDI, an older summary),
+    and the renderer falls back to bar lines."""
     cues: set[float] = set()
-    for value in getattr(summary, "phrase_ends_s", None) or []:
-        seconds = _seconds(value, "time_s")
-        if seconds is not None:
-            cues.add(seconds)
-    for section in (getattr(summary, "sections", None) or [])[1:]:
+    phrase_ends = list(getattr(summary, "phrase_ends_s", None) or [])
+    for index, section in enumerate(getattr(summary, "sections", None) or []):
         seconds = _seconds(section, "start_s")
+        if seconds is not None and index > 0:
+            cues.add(seconds)
+        ends = section.get("phrase_end_s") if isinstance(section, dict) else getattr(
+            section, "phrase_end_s", None)
+        phrase_ends += list(ends or [])
+    for value in phrase_ends:
+        seconds = _seconds(value, "time_s")
         if seconds is not None:
             cues.add(seconds)
     return sorted(cues)

@@ -100,9 +100,9 @@ def test_cues_come_from_the_arrangement_summary_when_it_has_them():
 
     from gateway.pipeline import arrangement_cues
 
-    summary = SimpleNamespace(phrase_ends_s=[8.0, 16.0, 24.0],
-                              sections=[{"start_s": 0.0}, SimpleNamespace(start_s=16.0),
-                                        {"start_s": 32.0}])
-    assert arrangement_cues(summary) == [8.0, 16.0, 24.0, 32.0]
+    summary = SimpleNamespace(sections=[
+        {"start_s": 0.0, "phrase_end_s": [8.0, 16.0]},
+        SimpleNamespace(start_s=16.0, phrase_end_s=[24.0, 30.5]), {"start_s": 32.0}])
+    assert arrangement_cues(summary) == [8.0, 16.0, 24.0, 30.5, 32.0]
     assert arrangement_cues(SimpleNamespace()) == []  # an older summary: bar lines instead
     assert arrangement_cues(None) == []  # an uploaded MIDI
