@@ -188,9 +188,10 @@ def main() -> int:
         wall, peak_mb, status, tail = timed(
             [sys.executable, "-m", "imagewave.cli", "render", str(bomb), "--instruments",
              str(instruments_dir), "-o", str(work / "held.wav")], env)
+        errors = [line for line in tail.splitlines() if "error" in line]
         outcome = ("rendered" if status == 0 else
-                   f"refused (exit {status}: {tail.strip().splitlines()[0][:160]})"
-                   if tail.strip() else f"failed ({status})")
+                   f"refused (exit {status}: {errors[0][:160]})" if errors
+                   else f"failed ({status})")
         print(f"held chord: {len(bomb.read_bytes())}-byte MIDI, 64 pitches for 300 s: {outcome}, "
               f"{wall:.2f} s, peak RSS {peak_mb:.0f} MB (target <= 1 GB or refused naming midi)")
     return 0
