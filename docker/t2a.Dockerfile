@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # imagewave t2a (sfx stage): scene → one sound effect per source, AudioLDM2 with diffusers.
-# GPU service on a CUDA base; runs on CPU too (slowly) when no GPU is visible.
+# GPU service on a CUDA 13 base (host driver >= 580).
 # Build from the repository root:  docker build -f docker/t2a.Dockerfile -t imagewave-t2a .
-ARG CUDA_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+# CUDA 13 `base`: the driver-facing runtime only; torch's wheel brings the CUDA 13 libraries,
+# so the image has one CUDA stack. Needs an NVIDIA driver >= 580 on the host (docs/studio.md).
+ARG CUDA_IMAGE=nvidia/cuda:13.0.1-base-ubuntu24.04
 FROM ${CUDA_IMAGE}
 
 ENV DEBIAN_FRONTEND=noninteractive \
@@ -21,10 +23,10 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/venv
 
-# On Linux x86_64 the PyPI torch wheel (version pinned in pyproject.toml) is the CUDA build and
-# brings its own CUDA libraries; the base image provides the driver-facing runtime.
+# The studio stack at the versions tested together (docker/studio-constraints.txt): PyPI's
+# torch 2.13.0 wheel, a CUDA 13 build with its own CUDA 13 libraries, matching the base image.
 COPY . /src
-RUN pip install "/src[studio]" && rm -rf /src
+RUN pip install -c /src/docker/studio-constraints.txt "/src[studio]" && rm -rf /src
 
 # Models come from the shared models volume mounted at /models (HF_HOME lives there).
 RUN useradd --uid 10001 --create-home imagewave \

@@ -17,7 +17,7 @@ from gateway.jobs import JobStore
 from gateway.limits import FORM_OVERHEAD_BYTES, BodySizeLimit
 from gateway.queue import job_queue
 from gateway.recovery import ReaperThread
-from gateway.routes import bundle, events, jobs, web
+from gateway.routes import bundle, events, jobs, metrics, web
 from gateway.settings import GatewaySettings
 from imagewave.artifacts import LocalArtifactStore
 from imagewave.errors import install_error_handlers
@@ -55,6 +55,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(bundle.router)
     app.include_router(web.router)
+    app.include_router(metrics.router)
 
     @app.get("/healthz", tags=["health"], summary="200 when Redis answers", responses={
         200: {"content": {"application/json": {"example": {"status": "ok"}}}},

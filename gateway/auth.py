@@ -33,7 +33,8 @@ KEYS_KEY = "imagewave:apikeys"  # hash: sha256(key) → {"id", "name", "created_
 KEY_PREFIX = "iw_"
 _JOB_PATH = re.compile(r"^/jobs/([^/]+)")
 # Paths anyone may reach: health, the API description and the web page.
-PUBLIC_PATHS = ("/healthz", "/openapi.json", "/docs", "/redoc", "/")
+# /metrics/queue: counts only, read by the cluster autoscaler (KEDA) without a key.
+PUBLIC_PATHS = ("/healthz", "/metrics/queue", "/openapi.json", "/docs", "/redoc", "/")
 
 
 class Unauthorized(ImagewaveError):

@@ -231,7 +231,7 @@ class Pipeline:
         else:
             response = self.clients.arrange(ArrangementRequest(
                 scene=self._scene(job), audio_length_in_s=job.options.audio_length_in_s,
-                seed=job.options.seed))
+                seed=job.options.seed, style=job.options.style))
             self.store.put_bytes(job.job_id, layout.ARRANGEMENT_MIDI, response.midi.data())
             index = layout.ArrangementIndex(source=layout.ArrangementSource.generated,
                                             summary=response.summary)

@@ -6,12 +6,15 @@ the others), never at import, so tests and RQ work-horses stay light.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Generic, TypeVar
 
-from imagewave.errors import EngineUnavailable
+from imagewave.errors import EngineUnavailable, ModelsNotInstalled
+
+log = logging.getLogger(__name__)
 
 NameT = TypeVar("NameT", bound=Enum)
 EngineT = TypeVar("EngineT")
@@ -23,12 +26,41 @@ class EngineRegistry(Generic[NameT, EngineT]):
             raise ValueError(f"default engine {default!r} has no loader; known: {list(loaders)}")
         self._loaders = dict(loaders)
         self.default = default
+        self.configured_default = default
         self._loaded: dict[NameT, EngineT] = {}
+        # Why an engine could not load, kept for /healthz and /v1/engines (cleared on success).
+        self.unavailable: dict[NameT, str] = {}
         self._lock = threading.Lock()
 
     @property
     def loaded(self) -> list[NameT]:
         return list(self._loaded)
+
+    @property
+    def enabled(self) -> list[NameT]:
+        return list(self._loaders)
+
+    def load_default(self) -> EngineT:
+        """Load the default engine at start-up. When its models are not installed (an empty
+        models volume), fall back to the first other enabled engine that loads, so a fresh
+        deployment serves; any other failure (no GPU for a large model, a broken install) is
+        raised, so the service reports itself not ready."""
+        try:
+            return self.get()
+        except ModelsNotInstalled as missing:
+            for name in self._loaders:
+                if name == self.configured_default:
+                    continue
+                try:
+                    engine = self.get(name)
+                except EngineUnavailable:
+                    continue
+                log.warning("default engine %r unavailable (%s); serving %r until its models "
+                            "are installed", self.configured_default.value, missing.message,
+                            name.value)
+                self.default = name
+                return engine
+            raise
 
     def get(self, name: NameT | None = None) -> EngineT:
         name = name or self.default
@@ -40,9 +72,28 @@ class EngineRegistry(Generic[NameT, EngineT]):
             if name not in self._loaded:
                 try:
                     self._loaded[name] = self._loaders[name]()
+                except EngineUnavailable as exc:
+                    self.unavailable[name] = exc.message
+                    raise
                 except (ImportError, OSError, RuntimeError) as exc:
-                    raise EngineUnavailable(f"engine {name.value!r} could not load: {exc}") from exc
+                    problem = EngineUnavailable(f"engine {name.value!r} could not load: {exc}")
+                    self.unavailable[name] = problem.message
+                    raise problem from exc
+                self.unavailable.pop(name, None)
             return self._loaded[name]
+
+    def describe(self) -> dict:
+        """What /v1/engines and /healthz report: every enabled engine and its state."""
+        return {
+            "default": self.default.value,
+            "configured_default": self.configured_default.value,
+            "engines": [{"name": name.value,
+                         "state": ("loaded" if name in self._loaded else
+                                   "unavailable" if name in self.unavailable else "not_loaded"),
+                         **({"reason": self.unavailable[name]}
+                            if name in self.unavailable else {})}
+                        for name in self._loaders],
+        }
 
 
 def registry_from_settings(settings, loaders: Mapping[NameT, Callable[[object], EngineT]]

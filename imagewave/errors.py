@@ -81,6 +81,46 @@ class EngineUnavailable(ImagewaveError):
     code = "engine_unavailable"
 
 
+class ModelsNotInstalled(EngineUnavailable):
+    """The engine's model files are not on this machine (e.g. an empty models volume): the
+    service can still serve its other engines, so it falls back instead of failing to start."""
+
+    code = "models_not_installed"
+
+
+class AcceleratorMissing(EngineUnavailable):
+    """A model too large for a CPU was asked to run where no GPU is visible: the service
+    reports itself not ready instead of running it on the CPU at a hundredth of the speed."""
+
+    code = "accelerator_missing"
+
+
+class RetryLater(ImagewaveError):
+    """Transient: the same request can succeed later. Sent with `Retry-After`, the one signal
+    `ServiceClient` retries on (besides a request that never reached the service)."""
+
+    status_code = 503
+    code = "retry_later"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0,
+                 field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(max(1, round(retry_after_s)))}
+
+
+class ServiceBusy(RetryLater):
+    """Every admission slot of the service is taken."""
+
+    code = "service_busy"
+
+
+class UpstreamUnavailable(RetryLater):
+    """A server the engine depends on (vLLM) is unreachable or overloaded for now."""
+
+    code = "upstream_unavailable"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError

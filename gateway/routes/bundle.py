@@ -58,7 +58,8 @@ def write_bundle(state: GatewayState, job_id: str) -> str:
     response_class=FileResponse,
     responses={**error_responses,
                200: {"description": "A zip of mix.wav, mix.flac, stems/, arrangement.mid, "
-                                    "instruments/<role>/ (SFZ, SF2, samples, preview.wav), "
+                                    "instruments/<role>/ (SFZ, SF2, card, samples, preview.wav), "
+                                    "instruments/set_gm.sf2 (the whole set, GM-mapped), "
                                     "sfx/, timbre/, scene.json, roles.json",
                      "content": {"application/zip": {}}},
                409: {"model": ErrorResponse, "description": "The job has not succeeded (yet)"}},

@@ -116,11 +116,13 @@ async function submit(event) {
   form.append("image", imageFile);
   const midi = $("midi-input").files[0];
   if (midi) form.append("midi", midi);
-  form.append("options", JSON.stringify({
+  const options = {
     audio_length_in_s: Number($("length-input").value),
     sfx_length_in_s: Number($("sfx-length-input").value) || 4,
     seed: Number($("seed-input").value) || 0,
-  }));
+  };
+  if ($("style-input").value) options.style = $("style-input").value;
+  form.append("options", JSON.stringify(options));
   $("submit-button").disabled = true;
   try {
     const response = await authFetch("/jobs", { method: "POST", body: form });
@@ -152,6 +154,7 @@ function resetResults(jobId) {
     el("span", { class: "status", textContent: "pending" }))));
   $("job-label").textContent = `job ${jobId}`;
   $("arrangement-summary").textContent = "";
+  $("section-timeline").replaceChildren();
   $("progress-section").hidden = false;
 }
 
@@ -422,11 +425,31 @@ async function showInstruments(job) {
 async function showArrangement(job) {
   const summary = await fetchJson(artifactUrl(job.id, "arrangement.json"));
   const parts = summary.source === "uploaded" ? ["your MIDI"] : [
+    summary.style,
     summary.tempo_bpm && `${Math.round(summary.tempo_bpm)} BPM`,
     summary.key && `${summary.key} ${summary.mode || ""}`.trim(),
-    summary.chords && summary.chords.join(" – "),
+    summary.meter,
   ].filter(Boolean);
   $("arrangement-summary").textContent = `Arrangement: ${parts.join(" · ")}`;
+  showTimeline(summary.sections || []);
+}
+
+// One block per section, as wide as it lasts; hovering tells its chords and who plays what.
+function showTimeline(sections) {
+  const end = sections.length ? sections[sections.length - 1].end_s : 0;
+  const blocks = sections.map((section) => {
+    const roles = Object.entries(section.parts || {}).map(([role, plays]) => `${role}: ${plays}`);
+    const title = [`${section.name}: ${section.start_s.toFixed(1)}–${section.end_s.toFixed(1)} s, `
+                   + `${section.bars} bars`, section.chords.join(" "), ...roles].join("\n");
+    return el("div", {
+      class: "section-block", title,
+      dataset: { kind: section.kind },
+      style: `flex-grow: ${section.end_s - section.start_s}; `
+             + `opacity: ${0.45 + 0.55 * section.energy}`,
+    }, el("span", { textContent: section.name }));
+  });
+  $("section-timeline").replaceChildren(...blocks);
+  $("section-timeline").hidden = !end;
 }
 
 async function showMix(job) {

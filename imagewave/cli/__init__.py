@@ -8,7 +8,7 @@ import argparse
 import logging
 import sys
 
-from imagewave.cli import compose, evaluate, serve, stages
+from imagewave.cli import compose, evaluate, models, serve, stages
 from imagewave.errors import ImagewaveError
 
 log = logging.getLogger("imagewave")
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     # One module per command group, each adding its own subcommands.
-    for group in (stages, compose, serve, evaluate):
+    for group in (stages, compose, serve, evaluate, models):
         group.add_commands(commands)
     return parser
 

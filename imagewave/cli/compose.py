@@ -11,6 +11,7 @@ from pathlib import Path
 from imagewave.contracts import layout
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.contracts.jobs import EngineChoice, JobOptions, StageName, StageStatus
+from imagewave.contracts.music import Style
 
 
 class TerminalReporter:
@@ -67,7 +68,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
         check_midi(midi_bytes)
         midi_name = layout.INPUT_MIDI
         store.put_bytes("compose", midi_name, midi_bytes)
-    options = JobOptions(audio_length_in_s=args.seconds, seed=args.seed,
+    options = JobOptions(audio_length_in_s=args.seconds, seed=args.seed, style=args.style,
                          engines=EngineChoice(describe=args.describe_engine,
                                               sfx=args.sfx_engine, timbre=args.timbre_engine))
     started = time.monotonic()
@@ -89,6 +90,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
     p.add_argument("--seconds", type=float, default=30.0, help="song length")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--style", default=None, choices=[style.value for style in Style],
+                   help="song style (default: chosen from the picture)")
     p.add_argument("--describe-engine", type=DescribeEngineName, default=None,
                    choices=list(DescribeEngineName))
     p.add_argument("--sfx-engine", type=SfxEngineName, default=None, choices=list(SfxEngineName))

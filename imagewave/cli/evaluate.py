@@ -1,4 +1,4 @@
-"""`imagewave eval`: score engines on a golden set; measure finished songs."""
+"""`imagewave eval`: score engines on a golden set; measure songs as music and as mixes."""
 
 from __future__ import annotations
 
@@ -76,6 +76,17 @@ def cmd_eval_mix(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_music(args: argparse.Namespace) -> int:
+    from imagewave.music_metrics import evaluate_path, format_music_report
+
+    reports = [evaluate_path(path) for path in args.paths]
+    if args.json:
+        print(json.dumps(reports))
+    else:
+        print("\n".join(format_music_report(report) for report in reports))
+    return 0
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("eval", help="evaluate engines on a golden set")
     evals = p.add_subparsers(dest="what", required=True)
@@ -96,3 +107,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("jobs", nargs="+", metavar="DIR")
     e.add_argument("--json", action="store_true", help="also print the measures as JSON")
     e.set_defaults(run=cmd_eval_mix)
+    e = evals.add_parser("music", help="music metrics of MIDI files or song folders")
+    e.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a .mid file, or a folder with arrangement.mid (+ mix.wav, stems/)")
+    e.add_argument("--json", action="store_true", help="print the reports as JSON")
+    e.set_defaults(run=cmd_eval_music)

@@ -15,10 +15,21 @@ from imagewave.contracts.jobs import (
     StageStatus,
     StageView,
 )
-from imagewave.contracts.scene import MELODIC_ROLES, Mood, Role, Scene, SoundSource, SoundVariant
+from imagewave.contracts.music import Character, SectionSummary, Style
+from imagewave.contracts.scene import (
+    MELODIC_ROLES,
+    Mood,
+    Role,
+    Scene,
+    SoundSource,
+    SoundVariant,
+    VisualFeatures,
+)
 from imagewave.contracts.stages import (
     ArrangementRequest,
     ArrangementResponse,
+    ArrangementSummary,
+    ArrangementTrack,
     DescribeResponse,
     InstrumentRequest,
     InstrumentResponse,
@@ -37,8 +48,11 @@ __all__ = [
     "MELODIC_ROLES",
     "ArrangementRequest",
     "ArrangementResponse",
+    "ArrangementSummary",
+    "ArrangementTrack",
     "ArtifactView",
     "AudioPayload",
+    "Character",
     "DescribeEngineName",
     "DescribeResponse",
     "EngineChoice",
@@ -58,6 +72,7 @@ __all__ = [
     "RoleAssignment",
     "RoleChoice",
     "Scene",
+    "SectionSummary",
     "SfxEngineName",
     "SfxRequest",
     "SfxResponse",
@@ -67,7 +82,9 @@ __all__ = [
     "StageName",
     "StageStatus",
     "StageView",
+    "Style",
     "TimbreEngineName",
     "TimbreRequest",
     "TimbreResponse",
+    "VisualFeatures",
 ]

@@ -7,6 +7,7 @@ from enum import Enum
 from pydantic import BaseModel, ConfigDict, Field
 
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.contracts.music import Style
 from imagewave.contracts.scene import Role
 
 # The error shape is defined with the errors (imagewave/errors.py, the lowest module) and is
@@ -65,6 +66,8 @@ class JobOptions(BaseModel):
     audio_length_in_s: float = Field(default=30.0, ge=5.0, le=600.0, description="Song length")
     sfx_length_in_s: float = Field(default=4.0, ge=1.0, le=30.0, description="Each effect's length")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    style: Style | None = Field(
+        default=None, description="Song style; chosen from the picture when absent")
     engines: EngineChoice = Field(default_factory=EngineChoice)
     role_overrides: dict[int, Role] = Field(
         default_factory=dict, description="Uploaded MIDI: track index → role"
@@ -103,7 +106,7 @@ class JobView(BaseModel):
         "id": _EXAMPLE_JOB, "status": "succeeded", "created_at": 1732456800.0,
         "updated_at": 1732456828.4,
         "options": {"audio_length_in_s": 20.0, "sfx_length_in_s": 4.0, "seed": 7,
-                    "engines": {}, "role_overrides": {}, "webhook_url": None},
+                    "style": None, "engines": {}, "role_overrides": {}, "webhook_url": None},
         "stages": [{"name": s.value, "status": "succeeded", "progress": 1.0} for s in StageName],
         "error": None,
         "artifacts": [
@@ -125,3 +128,16 @@ class JobView(BaseModel):
     stages: list[StageView]
     error: JobError | None = None
     artifacts: list[ArtifactView] = Field(default_factory=list)
+
+
+class QueueMetrics(BaseModel):
+    """GET /metrics/queue: what KEDA scales the workers and GPU services on (k8s/autoscaling.yaml).
+
+    `busy` counts every job that needs a worker and the services now: waiting in the RQ queue
+    plus started (RQ's started registry). The queue's length alone is 0 while every worker is
+    busy, which would scale a loaded deployment down."""
+
+    queue: str
+    queued: int = Field(ge=0, description="Jobs waiting in the RQ queue")
+    started: int = Field(ge=0, description="Jobs a worker is running (RQ's started registry)")
+    busy: int = Field(ge=0, description="queued + started: the figure autoscaling targets")

@@ -10,7 +10,9 @@ names live here once, and each index file is read and written through its model.
     roles.json                                  RoleAssignment
     timbre/index.json, timbre/<role>.wav        TimbreIndex, melodic voices
     instruments/index.json,                     InstrumentsIndex
-      instruments/<role>/(<role>.sfz, <role>.sf2, samples/*.wav, preview.wav)
+      instruments/<role>/(<role>.sfz, <role>.sf2, <role>.json, samples/*.wav, preview.wav)
+                                                <role>.json: InstrumentCard
+    instruments/set_gm.sf2                      the whole set in one GM-mapped SF2 (render)
     arrangement.json, arrangement.mid           ArrangementIndex
     mix.wav, mix.flac, stems/<role>.flac        the song, and when the effects play in it
       stems/ambience.flac, stems/effects.flac     its bed under the music and its events
@@ -40,6 +42,7 @@ ARRANGEMENT_INDEX = "arrangement.json"
 ARRANGEMENT_MIDI = "arrangement.mid"
 MIX_WAV = "mix.wav"
 MIX_FLAC = "mix.flac"
+INSTRUMENT_SET_FONT = "instruments/set_gm.sf2"
 STEMS_DIR = "stems"
 
 # The artifact whose presence marks a stage as finished (written last by the stage).

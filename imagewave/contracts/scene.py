@@ -1,8 +1,10 @@
 """The scene document: what a picture would sound like.
 
 Field names follow the seed report's format so its documents (and prompts written for it) stay
-valid; `confidence` and `mood` are our optional additions. The VLM engines generate their JSON
-schema from `Scene.model_json_schema()`: this file is the only definition of the format.
+valid; `confidence`, `mood` and `visual` are our optional additions. The VLM engines generate their
+JSON schema from `Scene.model_json_schema()`: this file is the only definition of the format.
+`visual` is measured from the pixels by the describe service, never written by a model, so it is
+left out of that schema.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 
 class Role(str, Enum):
@@ -57,6 +60,18 @@ class Mood(BaseModel):
     arousal: float = Field(default=0.0, ge=-1.0, le=1.0, description="-1 calm .. +1 energetic")
 
 
+class VisualFeatures(BaseModel):
+    """Cheap statistics of the picture's pixels (`imagewave.visual`), for the composer."""
+
+    brightness: float = Field(ge=0.0, le=1.0, description="Mean luma, 0 black .. 1 white")
+    warmth: float = Field(ge=-1.0, le=1.0, description="Mean red minus blue, -1 cold .. +1 warm")
+    saturation: float = Field(ge=0.0, le=1.0, description="Mean HSV saturation")
+    contrast: float = Field(ge=0.0, le=1.0, description="Luma spread, 0 flat .. 1 hard")
+    busyness: float = Field(ge=0.0, le=1.0, description="Edge density, 0 smooth .. 1 cluttered")
+    hue_deg: float = Field(default=0.0, ge=0.0, lt=360.0,
+                           description="Dominant hue of the vivid pixels, in degrees")
+
+
 class Scene(BaseModel):
     """Image → sound sources, in the seed's format plus optional extras."""
 
@@ -66,3 +81,5 @@ class Scene(BaseModel):
     mood_description: str = Field(min_length=1, max_length=500)
     sound_sources: list[SoundSource] = Field(min_length=1, max_length=16)
     mood: Mood | None = None
+    visual: SkipJsonSchema[VisualFeatures | None] = Field(
+        default=None, description="Measured from the pixels by the describe service")

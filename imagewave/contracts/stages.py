@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from imagewave.audio import SAMPLE_RATE
 from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.contracts.music import Character, SectionSummary, Style
 from imagewave.contracts.scene import Role, Scene
 
 # -- vlm ------------------------------------------------------------------------------------
@@ -80,6 +81,7 @@ class ArrangementRequest(BaseModel):
     scene: Scene
     audio_length_in_s: float = Field(default=30.0, ge=5.0, le=600.0)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    style: Style | None = Field(default=None, description="None: chosen from the picture")
 
 
 class ArrangementTrack(BaseModel):
@@ -95,16 +97,21 @@ class ArrangementSummary(BaseModel):
     """What the composer chose for a generated arrangement."""
 
     tempo_bpm: float = Field(gt=0)
-    key: str = Field(description="Tonic note name, e.g. 'D#'")
-    mode: str = Field(description="'major' or 'minor'")
-    chords: list[str] = Field(description="Chord names of the progression, e.g. ['Dm', 'F']")
-    progression_degrees: list[int]
+    key: str = Field(description="Tonic note name, e.g. 'Eb'")
+    mode: str = Field(description="major, minor, dorian, mixolydian, lydian or phrygian")
+    meter: str = Field(default="4/4", description="Time signature, e.g. '3/4'")
+    beats_per_bar: int = Field(default=4, ge=2, le=12)
+    style: Style | None = Field(default=None, description="The style the song was played in")
+    chords: list[str] = Field(description="Chord of each bar, e.g. ['Dm', 'F', ...]")
+    progression_degrees: list[int] = Field(description="Scale degree of each bar's chord root")
     bars: int = Field(ge=1)
     length_s: float = Field(gt=0)
     valence: float
     arousal: float
     mood_source: str = Field(description="Where valence/arousal came from: the scene or a guess")
     seed: int
+    sections: list[SectionSummary] = Field(default_factory=list)
+    character: Character | None = None
     tracks: list[ArrangementTrack]
 
 

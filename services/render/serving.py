@@ -18,7 +18,6 @@ from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.stages import (
     ArrangementRequest,
     ArrangementResponse,
-    ArrangementSummary,
     InstrumentRequest,
     InstrumentResponse,
     RenderRequest,
@@ -26,7 +25,7 @@ from imagewave.contracts.stages import (
 )
 from imagewave.errors import InvalidInput
 from services.render.arrangement.composer import generate_arrangement
-from services.render.instruments.build import build_instrument
+from services.render.instruments.build import build_instrument, gm_set_font
 from services.render.playback.midi import load_midi
 from services.render.playback.sampler import render_song
 from services.render.settings import RenderSettings
@@ -65,12 +64,12 @@ class RenderServing:
 
     def arrange(self, request: ArrangementRequest) -> ArrangementResponse:
         midi, summary = generate_arrangement(request.scene, length_s=request.audio_length_in_s,
-                                             seed=request.seed)
+                                             seed=request.seed, style=request.style)
         buffer = io.BytesIO()
         midi.write(buffer)
         return ArrangementResponse(midi=FilePayload.from_bytes("arrangement.mid",
                                                                buffer.getvalue()),
-                                   summary=ArrangementSummary.model_validate(summary))
+                                   summary=summary)
 
     def render(self, request: RenderRequest) -> RenderResponse:
         midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
@@ -93,6 +92,11 @@ class RenderServing:
             files = [FilePayload.from_bytes(layout.MIX_FLAC, _flac(song.mix, song.sample_rate))]
             files += [FilePayload.from_bytes(f"{layout.STEMS_DIR}/{name}.flac", path.read_bytes())
                       for name, path in song.stems.items()]
+            fonts = {role: payload.data() for role, payloads in request.instruments.items()
+                     for payload in payloads if payload.name == f"{role.value}.sf2"}
+            if len(fonts) > 1:  # a whole set (not one instrument's preview): one GM-mapped font
+                files.append(FilePayload.from_bytes(layout.INSTRUMENT_SET_FONT,
+                                                    gm_set_font(fonts)))
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
                               files=files, duration_s=len(song.mix) / song.sample_rate,
                               loudness_lufs=song.loudness_lufs)

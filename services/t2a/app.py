@@ -13,7 +13,9 @@ from services.t2a.settings import T2aSettings
 
 def create_app(settings: T2aSettings | None = None) -> FastAPI:
     settings = settings or T2aSettings()
-    app = create_service_app("imagewave t2a", lambda: T2aServing(settings))
+    app = create_service_app("imagewave t2a", lambda: T2aServing(settings),
+                             max_in_flight=settings.max_in_flight,
+                             retry_after_s=settings.retry_after_s)
 
     @app.post("/v1/sfx", response_model=SfxResponse, responses=service_responses)
     async def sfx(request: Request, body: SfxRequest) -> SfxResponse:

@@ -14,7 +14,7 @@ class T2aServing:
         self.engines = build_registry(settings)
 
     def warm_up(self) -> None:
-        self.engines.get()
+        self.engines.load_default()
 
     def generate(self, request: SfxRequest) -> SfxResponse:
         engine = self.engines.get(request.engine)

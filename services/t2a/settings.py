@@ -4,12 +4,15 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from imagewave.contracts.engines import SfxEngineName
-from imagewave.settings import BaseServiceSettings
+from imagewave.settings import GpuServiceSettings
 
 
-class T2aSettings(BaseServiceSettings):
+class T2aSettings(GpuServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGEWAVE_T2A_", extra="ignore")
 
+    # Admission: one diffusion call runs at a time per GPU (a lock); one more may wait.
+    max_in_flight: int = Field(default=2, ge=1, le=1024)
+    retry_after_s: float = Field(default=10.0, gt=0.0, le=600.0)
     port: int = 8102
     default_engine: SfxEngineName = SfxEngineName.procedural
     engines: list[SfxEngineName] = Field(default_factory=lambda: [SfxEngineName.procedural])

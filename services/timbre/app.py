@@ -13,7 +13,9 @@ from services.timbre.settings import TimbreSettings
 
 def create_app(settings: TimbreSettings | None = None) -> FastAPI:
     settings = settings or TimbreSettings()
-    app = create_service_app("imagewave timbre", lambda: TimbreServing(settings))
+    app = create_service_app("imagewave timbre", lambda: TimbreServing(settings),
+                             max_in_flight=settings.max_in_flight,
+                             retry_after_s=settings.retry_after_s)
 
     @app.post("/v1/timbre", response_model=TimbreResponse, responses=service_responses)
     async def timbre(request: Request, body: TimbreRequest) -> TimbreResponse:

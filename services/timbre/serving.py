@@ -16,7 +16,7 @@ class TimbreServing:
         self.engines = build_registry(settings)
 
     def warm_up(self) -> None:
-        self.engines.get()
+        self.engines.load_default()
 
     def transfer(self, request: TimbreRequest) -> TimbreResponse:
         if not request.instrument.is_melodic:

@@ -6,12 +6,15 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from imagewave.contracts.engines import TimbreEngineName
-from imagewave.settings import BaseServiceSettings
+from imagewave.settings import GpuServiceSettings
 
 
-class TimbreSettings(BaseServiceSettings):
+class TimbreSettings(GpuServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGEWAVE_TIMBRE_", extra="ignore")
 
+    # Admission: RAVE calls are short and run one at a time per GPU; a few may wait.
+    max_in_flight: int = Field(default=4, ge=1, le=1024)
+    retry_after_s: float = Field(default=2.0, gt=0.0, le=600.0)
     port: int = 8103
     default_engine: TimbreEngineName = TimbreEngineName.dsp
     engines: list[TimbreEngineName] = Field(default_factory=lambda: [TimbreEngineName.dsp])
@@ -22,3 +25,4 @@ class TimbreSettings(BaseServiceSettings):
     context_s: float = Field(default=0.5, ge=0.0, le=5.0,
                              description="Audio either side of each RAVE chunk, cross-faded")
     batch_chunks: int = Field(default=8, ge=1, le=64, description="RAVE chunks per forward pass")
+    warm_up: bool = Field(default=True, description="Run every RAVE input shape once at load")

@@ -16,7 +16,9 @@ from services.vlm.settings import VlmSettings
 
 def create_app(settings: VlmSettings | None = None) -> FastAPI:
     settings = settings or VlmSettings()
-    app = create_service_app("imagewave vlm", lambda: VlmServing(settings))
+    app = create_service_app("imagewave vlm", lambda: VlmServing(settings),
+                             max_in_flight=settings.max_in_flight,
+                             retry_after_s=settings.retry_after_s)
 
     @app.post("/v1/describe", response_model=DescribeResponse, responses=service_responses)
     async def describe(

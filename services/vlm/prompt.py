@@ -22,6 +22,7 @@ import base64
 import io
 import json
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,20 +124,35 @@ def scene_to_reply(scene: Scene) -> str:
                       separators=(",", ":"))
 
 
+# Qwen2.5-VL's resizer (`smart_resize`) refuses pictures whose sides differ more than 200 times,
+# and rounds each side to 28 px: keep well inside that after rounding.
+MAX_ASPECT_RATIO = 50.0
+VISION_PATCH_PX = 28
+
+
 def fit_image(image: Image.Image, max_side_px: int) -> Image.Image:
-    """Downscale so the longer side is at most `max_side_px`.
+    """Downscale so the longer side is at most `max_side_px`, and pad an extreme strip
+    (mid-grey, centred) so its sides differ at most `MAX_ASPECT_RATIO` times.
 
     Qwen2.5-VL spends one token per 28x28 pixels, so the cap bounds the prompt: 768 px a side is
     at most ~750 image tokens, against ~10,000 for a 12 MP photo.
     """
-    if max_side_px < 28:
-        raise ValueError(f"max_side_px must be at least 28 (one vision patch), got {max_side_px}")
+    if max_side_px < VISION_PATCH_PX:
+        raise ValueError(f"max_side_px must be at least {VISION_PATCH_PX} (one vision patch), "
+                         f"got {max_side_px}")
     width, height = image.size
     scale = max_side_px / max(width, height)
-    if scale >= 1.0:
+    if scale < 1.0:
+        width, height = max(1, round(width * scale)), max(1, round(height * scale))
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    short_needed = math.ceil(max(width, height) / MAX_ASPECT_RATIO)
+    if min(width, height) >= short_needed:
         return image
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS)
+    padded_size = (width, short_needed) if width >= height else (short_needed, height)
+    canvas = Image.new("RGB", padded_size, (128, 128, 128))
+    canvas.paste(image.convert("RGB"), ((padded_size[0] - width) // 2,
+                                        (padded_size[1] - height) // 2))
+    return canvas
 
 
 def image_data_url(image: Image.Image) -> str:
@@ -207,22 +223,50 @@ def keep_confident_sources(scene: Scene, min_confidence: float) -> Scene:
     return scene.model_copy(update={"sound_sources": kept})
 
 
-def describe_with_repair(complete: Callable[[list[ChatTurn]], str], image: Image.Image, *,
-                         few_shot: bool, min_source_confidence: float) -> Scene:
-    """Ask, parse, and on an invalid reply ask once more with the error shown; then filter.
+@dataclass(frozen=True)
+class Completion:
+    """One model reply: its text, and whether generation stopped at the token budget."""
 
-    `complete` sends a conversation to the model and returns its reply text; it is the only
-    part that differs between the engines.
+    text: str
+    truncated: bool = False
+
+
+def describe_with_repair(complete: Callable[[list[ChatTurn], int], Completion],
+                         image: Image.Image, *, few_shot: bool, min_source_confidence: float,
+                         max_new_tokens: int, repair_max_new_tokens: int) -> Scene:
+    """Ask, parse, and on a bad reply ask once more; then filter.
+
+    A reply cut at `max_new_tokens` (finish_reason `length`) cannot be repaired within the same
+    budget, so it is asked again, the same conversation, with `repair_max_new_tokens`; any
+    other invalid reply gets one repair round (the reply plus what is wrong with it). A second
+    bad reply, or a second cut one, is a clear `SceneReplyInvalid`. At most two calls per
+    picture. `complete(turns, max_tokens)` is the only part that differs between engines.
     """
     turns = build_conversation(image, few_shot=few_shot)
-    reply = complete(turns)
+    first = complete(turns, max_new_tokens)
     try:
-        scene = parse_scene(reply)
+        if first.truncated:
+            raise SceneReplyInvalid(f"the reply was cut at max_new_tokens {max_new_tokens}")
+        scene = parse_scene(first.text)
     except SceneReplyInvalid as first_error:
-        log.warning("invalid scene reply, one repair round: %s", first_error.message)
-        reply = complete(turns + repair_turns(reply, first_error))
+        if first.truncated:
+            budget = max(repair_max_new_tokens, max_new_tokens)
+            if budget == max_new_tokens:
+                raise SceneReplyInvalid(
+                    f"the reply was cut at max_new_tokens {max_new_tokens} and "
+                    f"repair_max_new_tokens allows no more") from first_error
+            log.warning("scene reply cut at %d tokens; asking again with %d", max_new_tokens,
+                        budget)
+            second = complete(turns, budget)
+        else:
+            budget = max_new_tokens
+            log.warning("invalid scene reply, one repair round: %s", first_error.message)
+            second = complete(turns + repair_turns(first.text, first_error), budget)
+        if second.truncated:
+            raise SceneReplyInvalid(f"the model's reply was cut at {budget} tokens again "
+                                    "(raise repair_max_new_tokens)") from first_error
         try:
-            scene = parse_scene(reply)
+            scene = parse_scene(second.text)
         except SceneReplyInvalid as second_error:
             raise SceneReplyInvalid(
                 f"the model's reply was still invalid after one repair round: "

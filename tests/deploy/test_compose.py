@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 from urllib.parse import urlparse
@@ -200,3 +201,32 @@ def test_model_cache_is_prepared_before_anything_downloads_into_it(compose_model
             assert f"{hf_home}/hub/.locks" in prepare, name
     assert services["timbre"]["environment"]["IMAGEWAVE_TIMBRE_MODEL_DIR"] in prepare
     assert "chown 10001:10001" in prepare
+
+
+def test_gpu_services_start_after_vllm_has_profiled_the_gpu(compose_model) -> None:
+    """vLLM measures free GPU memory while it profiles and aborts if it changes meanwhile: the
+    services sharing its GPU start once it is healthy."""
+    services = compose_model["services"]
+    vllm_gpu = services["vllm"]["deploy"]["resources"]["reservations"]["devices"][0]
+    for name in ("t2a", "timbre"):
+        gpu = services[name]["deploy"]["resources"]["reservations"]["devices"][0]
+        assert gpu["device_ids"] == vllm_gpu["device_ids"], name  # shared by default
+        assert services[name]["depends_on"]["vllm"]["condition"] == "service_healthy", name
+
+
+def test_vllm_memory_fraction_is_the_one_the_docs_size(compose_model) -> None:
+    from tests.deploy.conftest import ROOT
+    from tests.deploy.vllm_server import flag_values
+
+    fraction = flag_values(compose_model["services"]["vllm"]["command"][1:])[
+        "--gpu-memory-utilization"]
+    docs = (ROOT / "docs" / "studio.md").read_text()
+    stated = set(re.findall(r"--gpu-memory-utilization[ =]([0-9.]+)", docs))
+    assert stated == {fraction}, f"docs/studio.md says {stated}, compose runs {fraction}"
+
+
+def test_admission_limits_are_deployed_for_every_gpu_service(compose_model) -> None:
+    for name in ("vlm", "t2a", "timbre"):
+        environment = compose_model["services"][name]["environment"]
+        assert int(environment[f"IMAGEWAVE_{name.upper()}_MAX_IN_FLIGHT"]) >= 1, name
+        assert float(environment[f"IMAGEWAVE_{name.upper()}_RETRY_AFTER_S"]) > 0, name

@@ -121,12 +121,67 @@ def test_worker_command_is_a_real_cli_command() -> None:
     assert worker["spec"]["template"]["spec"]["containers"][0]["command"] == command
 
 
+STUDIO_CONSTRAINTS = DOCKER_DIR / "studio-constraints.txt"
+# nvidia/cuda:<major>.<minor>.<patch>-<flavour>-<os>; `base` is the only flavour without CUDA's
+# math libraries (cuBLAS, cuDNN, ...), which torch's wheel brings itself.
+CUDA_BASE = re.compile(r"nvidia/cuda:(\d+)\.\d+(?:\.\d+)?-(base|runtime|cudnn-runtime|devel|"
+                       r"cudnn-devel)-[\w.]+")
+CUDA_WHEEL = re.compile(r"^(nvidia-[\w-]+?-cu(\d+))\b", re.MULTILINE)
+
+
+def constraints() -> dict[str, str]:
+    """Package (lower case) → its constraint line, from docker/studio-constraints.txt."""
+    lines = [line.split("#")[0].strip() for line in STUDIO_CONSTRAINTS.read_text().splitlines()]
+    return {re.split(r"[=<>!~ ]", line, maxsplit=1)[0].lower(): line for line in lines if line}
+
+
 @pytest.mark.parametrize("image", sorted(GPU_IMAGES))
 def test_gpu_images_are_cuda_images_with_the_studio_engines(image) -> None:
     dockerfile = dockerfile_for(image)
     assert dockerfile.base_image.startswith("nvidia/cuda:"), dockerfile.base_image
-    assert any('pip install "/src[studio]"' in run for run in dockerfile.runs)
+    assert any('pip install -c /src/docker/studio-constraints.txt "/src[studio]"' in run
+               for run in dockerfile.runs)
     assert dockerfile.env["HF_HOME"].startswith("/models/")
+
+
+@pytest.mark.parametrize("image", sorted(GPU_IMAGES))
+def test_gpu_images_carry_one_cuda_stack_of_one_major(image) -> None:
+    """The base image and the torch wheel agree on the CUDA major, and only the wheel brings
+    CUDA libraries: a `base` image, no second torch install from another CUDA index."""
+    dockerfile = dockerfile_for(image)
+    match = CUDA_BASE.fullmatch(dockerfile.base_image)
+    assert match, f"{image}: unexpected base image {dockerfile.base_image}"
+    base_major, flavour = int(match[1]), match[2]
+    assert flavour == "base", (f"{image}: {flavour} images carry CUDA libraries of their own, "
+                               "next to the torch wheel's")
+    pinned = constraints()
+    torch_pin = next(d for d in PYPROJECT["project"]["dependencies"] if d.startswith("torch"))
+    assert pinned["torch"] == torch_pin, "the images must install the torch the tests ran"
+    wheel_majors = {int(m[2]) for m in CUDA_WHEEL.finditer(STUDIO_CONSTRAINTS.read_text())}
+    assert wheel_majors == {base_major}, (
+        f"{image}: base image is CUDA {base_major}, the constraints' CUDA wheels {wheel_majors}")
+    installs = " ".join(run for run in dockerfile.runs if "pip install" in run)
+    other_indexes = re.findall(r"download\.pytorch\.org/whl/(\w+)", installs)
+    assert not other_indexes, f"{image}: a second torch from {other_indexes}"
+    assert "torch" not in re.sub(r"/src\[studio\]|studio-constraints", "", installs)
+
+
+def test_the_constraints_pin_every_studio_dependency() -> None:
+    pinned = constraints()
+    for requirement in PYPROJECT["project"]["optional-dependencies"]["studio"]:
+        name = re.split(r"[=<>!~\[ ]", requirement, maxsplit=1)[0].lower()
+        assert name in pinned and "==" in pinned[name], f"{name} is not pinned for the images"
+
+
+def test_docs_state_the_minimum_driver_of_the_images_cuda_major() -> None:
+    majors = {int(CUDA_BASE.fullmatch(dockerfile_for(image).base_image)[1])
+              for image in GPU_IMAGES}
+    assert len(majors) == 1, f"the GPU images use CUDA majors {majors}"
+    # NVIDIA's minimum Linux driver per CUDA major (CUDA toolkit release notes).
+    minimum_driver = {12: 525, 13: 580}[majors.pop()]
+    docs = (ROOT / "docs" / "studio.md").read_text()
+    assert re.search(rf"driver[^\n]*>= ?{minimum_driver}", docs), (
+        f"docs/studio.md must state the minimum driver ({minimum_driver})")
 
 
 @pytest.mark.parametrize("image", sorted(CPU_IMAGES))

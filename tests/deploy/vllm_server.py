@@ -1,6 +1,7 @@
 """What the vlm service's `vllm` engine needs from vLLM's server, checked against the server's
-command line in compose and k8s: the served name, an image per prompt, the pixel budget, a
-context long enough for the longest conversation the engine sends, and structured outputs."""
+command line in compose and k8s: the served name, an image per prompt and no video, profiling
+sized to the pictures the client sends, a context long enough for the longest conversation the
+engine sends with the largest reply budget, and structured outputs."""
 
 from __future__ import annotations
 
@@ -60,18 +61,28 @@ def check_vllm_serves_vlm(model: str, args: list[str], vlm: VlmSettings,
     turns = build_conversation(Image.new("RGB", (side, side)), few_shot=vlm.few_shot)
     images_per_prompt = sum(turn.image is not None for turn in turns)
     limits = json.loads(flags["--limit-mm-per-prompt"])
-    assert limits.get("image", 0) >= images_per_prompt, (
+    image_limit = limits.get("image", 0)
+    image_count = image_limit["count"] if isinstance(image_limit, dict) else image_limit
+    assert image_count >= images_per_prompt, (
         f"the engine sends {images_per_prompt} image(s) per prompt, vLLM allows {limits}")
+    # No video: vLLM would reserve profiling memory for it.
+    video = limits.get("video")
+    assert video is not None and (video.get("count") if isinstance(video, dict) else video) == 0, (
+        f"--limit-mm-per-prompt must set video to 0, got {limits}")
+    # Profiling sized by the image entry (vLLM >= 0.11), to the largest picture the client
+    # sends: a smaller one would let a real request run out of memory, none at all reserves
+    # the processor's maximum (~16k tokens). max_pixels in --mm-processor-kwargs is not a bound
+    # vLLM honours in profiling (vLLM issue #27981), so it must not stand in for this.
+    assert isinstance(image_limit, dict), "size the profiling image: {count, width, height}"
+    assert image_limit["width"] >= side and image_limit["height"] >= side, (
+        f"profiling image {image_limit} is smaller than the {side} px pictures the client sends")
+    assert "--mm-processor-kwargs" not in flags or "max_pixels" not in json.loads(
+        flags["--mm-processor-kwargs"]), "max_pixels there does not bound profiling (#27981)"
 
-    max_pixels = json.loads(flags["--mm-processor-kwargs"])["max_pixels"]
-    assert max_pixels >= side * side, (
-        f"vLLM would shrink the {side} px images the client already fitted (max_pixels "
-        f"{max_pixels} < {side * side})")
-
-    needed = longest_prompt_tokens(vlm) + vlm.max_new_tokens
+    needed = longest_prompt_tokens(vlm) + max(vlm.max_new_tokens, vlm.repair_max_new_tokens)
     assert int(flags["--max-model-len"]) >= needed, (
         f"--max-model-len {flags['--max-model-len']} < {needed} tokens the longest "
-        f"conversation plus max_new_tokens need")
+        f"conversation plus the largest reply budget need")
 
     backend = json.loads(flags["--structured-outputs-config"])["backend"]
     assert backend in {"xgrammar", "guidance"}, (

@@ -90,6 +90,16 @@ def test_bad_options_name_the_field(client, photo, options, field):
     assert response.json()["error"]["field"] == field
 
 
+def test_an_unknown_style_is_named_with_the_choices(client, photo):
+    response = submit(client, photo.read_bytes(), data={"options": '{"style": "polka"}'})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"] == "options.style"
+    from imagewave.contracts.music import Style
+
+    assert all(f"'{style.value}'" in error["message"] for style in Style), error["message"]
+
+
 def test_a_broken_midi_is_rejected_and_a_good_one_is_kept(client, photo):
     bad = submit(client, photo.read_bytes(), midi=b"MThd garbage")
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "midi"

@@ -1,5 +1,6 @@
 """ServiceClient's retries, through httpx.MockTransport: each case scripts the service's answers
-and counts the requests the client made. No server, no Redis: part of the fast tier."""
+and counts the requests the client made. No server, no Redis: part of the fast tier. (What is
+retried and what is not, case by case: test_service_client.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from gateway.clients import ServiceClient, ServiceRejected, ServiceUnavailable
+from gateway.clients import ServiceClient, ServiceFailed, ServiceRejected, ServiceUnavailable
 from imagewave.contracts.stages import RoleChoice
 from imagewave.errors import ErrorDetail, ErrorResponse
 
@@ -17,6 +18,11 @@ OK = RoleChoice(role="bass", source_index=2, source_name="waves")
 
 def error_body(message: str) -> bytes:
     return ErrorResponse(error=ErrorDetail(code="x", message=message)).model_dump_json().encode()
+
+
+def busy(request: httpx.Request) -> httpx.Response:
+    """The service's admission control is full: 503 with Retry-After (0: no wait in tests)."""
+    return httpx.Response(503, headers={"Retry-After": "0"}, content=error_body("answer 503"))
 
 
 def scripted(*answers: Callable[[httpx.Request], httpx.Response] | int) -> tuple[
@@ -49,15 +55,23 @@ def test_a_success_is_parsed_into_the_response_model() -> None:
     assert RoleChoice.model_validate_json(seen[0].content) == OK
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 429])
-def test_server_errors_and_throttling_are_retried_until_one_succeeds(status: int) -> None:
-    transport, seen = scripted(status, status, 200)
+@pytest.mark.parametrize("answer", [busy, 429], ids=["503+Retry-After", "429"])
+def test_a_busy_or_throttling_service_is_retried_until_one_succeeds(answer) -> None:
+    transport, seen = scripted(answer, answer, 200)
     assert client(transport).post("/v1/x", RoleChoice) == OK
     assert len(seen) == 3
 
 
-def test_server_errors_give_up_after_the_retries_with_the_last_answer() -> None:
-    transport, seen = scripted(503)
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_without_retry_after_fail_at_once(status: int) -> None:
+    transport, seen = scripted(status, 200)
+    with pytest.raises(ServiceFailed, match=f"render service answered {status}"):
+        client(transport).post("/v1/x", RoleChoice)
+    assert len(seen) == 1
+
+
+def test_a_busy_service_gives_up_after_the_retries_with_the_last_answer() -> None:
+    transport, seen = scripted(busy)
     with pytest.raises(ServiceUnavailable, match="render service answered 503: answer 503"):
         client(transport, retries=2).post("/v1/x", RoleChoice)
     assert len(seen) == 3
@@ -91,7 +105,7 @@ def test_a_body_that_is_not_the_error_shape_is_quoted() -> None:
 
 
 def test_no_retries_means_one_attempt() -> None:
-    transport, seen = scripted(500, 200)
+    transport, seen = scripted(busy, 200)
     with pytest.raises(ServiceUnavailable):
         client(transport, retries=0).post("/v1/x", RoleChoice)
     assert len(seen) == 1

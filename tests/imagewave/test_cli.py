@@ -99,3 +99,29 @@ def test_stage_commands_chain_from_scene_to_song(tmp_path):
     measures = json.loads(result.stdout.strip().splitlines()[-1])[0]
     assert abs(measures["loudness_lufs"] - -14.0) < 1.0 and measures["true_peak_dbtp"] <= -1.0
     assert 0 < measures["low_60_250"] < 1 and abs(measures["drums_vs_mix_lu"]) < 12
+
+def test_eval_music_measures_a_midi_and_names_a_bad_path(tmp_path):
+    from imagewave.contracts.scene import Mood
+    from services.render.arrangement.composer import generate_arrangement
+
+    scene = Scene(scene_description="a square", mood_description="festive",
+                  sound_sources=[{"name": "bells", "variants": [{"play_method": "ringing"}]}],
+                  mood=Mood(valence=0.7, arousal=0.5))
+    midi, _ = generate_arrangement(scene, length_s=40, seed=0)
+    midi.write(str(tmp_path / "song.mid"))
+    loop = pretty_midi.PrettyMIDI(initial_tempo=120)
+    piano = pretty_midi.Instrument(program=0)
+    piano.notes += [pretty_midi.Note(80, 60 + 4 * (i % 2), i * 0.5, i * 0.5 + 0.5)
+                    for i in range(64)]
+    loop.instruments.append(piano)
+    loop.write(str(tmp_path / "loop.mid"))
+    result = imagewave("eval", "music", str(tmp_path / "song.mid"), str(tmp_path / "loop.mid"),
+                       "--json")
+    assert result.returncode == 0, result.stderr
+    song, looped = json.loads(result.stdout)
+    assert song["distinct_harmony_bars"] > looped["distinct_harmony_bars"]
+    assert song["velocity_std"] > looped["velocity_std"] == 0
+    assert song["melody_rest_bar_ratio"] > looped["melody_rest_bar_ratio"] == 0
+
+    result = imagewave("eval", "music", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "no MIDI file" in result.stderr

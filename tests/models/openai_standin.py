@@ -3,7 +3,10 @@
 vLLM cannot run on this CPU machine, so the `vllm` engine's tests talk to this small FastAPI
 app instead. It checks the request the way vLLM would need it (model, messages, a JSON-schema
 `response_format`) and answers with scripted replies in the chat-completions shape; it records
-every request body so tests can inspect what the client sent.
+every request body so tests can inspect what the client sent. A scripted reply is a string
+(finish_reason "stop") or a `Reply`: a finish_reason such as "length" (the reply is cut to
+`max_tokens` words when it is longer, as a server would), or an HTTP error status with vLLM's
+error body.
 """
 
 from __future__ import annotations
@@ -12,15 +15,24 @@ import socket
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+
+@dataclass
+class Reply:
+    content: str = ""
+    finish_reason: str = "stop"
+    status_code: int = 200
 
 
 class OpenAIStandIn:
     def __init__(self, served_model: str) -> None:
         self.served_model = served_model
-        self.replies: deque[str] = deque()
+        self.replies: deque[str | Reply] = deque()
         self.requests: list[dict] = []
         self.app = self._build_app()
         self._server: uvicorn.Server | None = None
@@ -44,13 +56,21 @@ class OpenAIStandIn:
                 raise HTTPException(400, "messages must be a non-empty list")
             if not self.replies:
                 raise HTTPException(500, "stand-in has no scripted reply left")
-            content = self.replies.popleft()
+            reply = self.replies.popleft()
+            if isinstance(reply, str):
+                reply = Reply(reply)
+            if reply.status_code != 200:
+                # vLLM's error body (an OpenAI-style error object)
+                return JSONResponse({"object": "error", "message": reply.content,
+                                     "type": "BadRequestError", "param": None,
+                                     "code": reply.status_code}, status_code=reply.status_code)
+            content = reply.content
             return {
                 "id": f"chatcmpl-{len(self.requests)}",
                 "object": "chat.completion",
                 "created": int(time.time()),
                 "model": self.served_model,
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": reply.finish_reason,
                              "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             }

@@ -19,9 +19,15 @@ from PIL import Image
 
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.scene import Scene
-from imagewave.errors import EngineUnavailable
+from imagewave.errors import AcceleratorMissing, EngineUnavailable
 from services.vlm.engines.transformers import TransformersDescribeEngine
-from services.vlm.prompt import SYSTEM_PROMPT, SceneReplyInvalid, build_conversation
+from services.vlm.prompt import (
+    SYSTEM_PROMPT,
+    Completion,
+    SceneReplyInvalid,
+    build_conversation,
+    describe_with_repair,
+)
 from services.vlm.serving import VlmServing
 from services.vlm.settings import VlmSettings
 from tests.models.tiny_qwen2_5_vl import teach_reply
@@ -68,20 +74,43 @@ def test_generates_decodes_parses_and_filters(taught_model_dir: Path) -> None:
     assert scene.scene_description == "A quiet pond at dusk."
 
 
-def test_gibberish_gets_one_repair_round_then_a_clear_error(tiny_qwen2_5_vl_dir: Path) -> None:
-    engine = TransformersDescribeEngine.from_settings(_settings(tiny_qwen2_5_vl_dir,
-                                                                max_new_tokens=6))
-    conversations = []
+def test_a_cut_reply_is_asked_again_with_a_larger_budget_then_fails_clearly(
+        tiny_qwen2_5_vl_dir: Path) -> None:
+    engine = TransformersDescribeEngine.from_settings(_settings(
+        tiny_qwen2_5_vl_dir, max_new_tokens=6, repair_max_new_tokens=9))
+    calls = []
     complete = engine.complete
 
-    def recording_complete(turns):
-        conversations.append(turns)
-        return complete(turns)
+    def recording_complete(turns, max_tokens=None):
+        completion = complete(turns, max_tokens)
+        calls.append((turns, max_tokens, completion))
+        return completion
 
     engine.complete = recording_complete
-    with pytest.raises(SceneReplyInvalid, match="after one repair round"):
+    # the random model never writes its end token in 6 (or 9) tokens: generation stops at the
+    # budget, which the engine reports as truncated
+    with pytest.raises(SceneReplyInvalid, match="cut at 9 tokens"):
         engine.describe(_picture())
-    first, second = conversations
+    (first_turns, first_budget, first), (second_turns, second_budget, second) = calls
+    assert (first_budget, second_budget) == (6, 9)
+    assert first.truncated and second.truncated
+    # the same conversation again (a cut reply is not shown back to the model)
+    assert second_turns == first_turns
+
+
+def test_gibberish_gets_one_repair_round_then_a_clear_error() -> None:
+    replies = iter([Completion("I see a nice picture."), Completion('{"scene_description": 1}')])
+    conversations = []
+
+    def complete(turns, max_tokens):
+        conversations.append((turns, max_tokens))
+        return next(replies)
+
+    with pytest.raises(SceneReplyInvalid, match="after one repair round"):
+        describe_with_repair(complete, _picture(), few_shot=True, min_source_confidence=0.3,
+                             max_new_tokens=50, repair_max_new_tokens=100)
+    (first, first_budget), (second, second_budget) = conversations
+    assert first_budget == second_budget == 50
     assert second[: len(first)] == first
     assert "not a valid scene document" in second[-1].text
     assert second[-2].role == "assistant"
@@ -111,3 +140,30 @@ def test_deployment_default_and_per_request_engine(taught_model_dir: Path) -> No
     assert [s.name for s in response.scene.sound_sources] == ["frog"]
     with pytest.raises(EngineUnavailable, match="vllm"):
         serving.describe(png.getvalue(), engine=DescribeEngineName.vllm)
+
+
+def test_device_auto_without_cuda_refuses_a_7b_model_and_the_service_is_not_ready(
+        tmp_path: Path) -> None:
+    """On a machine without CUDA (a driver too old for the image's CUDA, say), `device=auto`
+    must not quietly run 8B parameters on the CPU: the engine refuses before reading weights,
+    and the service stays up answering /healthz 503 with the reason."""
+    import httpx
+    import torch
+
+    from bench.studio_models import qwen_config
+    from services.vlm.app import create_app
+    from tests.conftest import serve_app
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: device=auto would use it")
+    qwen_config().save_pretrained(tmp_path)  # the 7B architecture, no weights at all
+    settings = _settings(tmp_path, device="auto")
+    with pytest.raises(AcceleratorMissing, match=r"8\.3B parameters and no CUDA device"):
+        TransformersDescribeEngine.from_settings(settings)
+    with serve_app(create_app(settings)) as base:
+        health = httpx.get(f"{base}/healthz", timeout=10)
+    assert health.status_code == 503
+    assert health.json()["status"] == "unavailable"
+    assert "no CUDA device" in health.json()["error"]
+    (transformers_engine,) = health.json()["details"]["engines"]
+    assert transformers_engine["state"] == "unavailable"

@@ -13,12 +13,12 @@ from PIL import Image
 
 from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.scene import Scene
-from imagewave.errors import EngineUnavailable
-from services.vlm.engines.vllm import VllmDescribeEngine
+from imagewave.errors import EngineUnavailable, UpstreamUnavailable
+from services.vlm.engines.vllm import ModelRejectedInput, VllmDescribeEngine
 from services.vlm.prompt import SceneReplyInvalid, load_few_shot_examples
 from services.vlm.serving import VlmServing
 from services.vlm.settings import VlmSettings
-from tests.models.openai_standin import OpenAIStandIn
+from tests.models.openai_standin import OpenAIStandIn, Reply
 
 pytestmark = pytest.mark.models
 
@@ -105,11 +105,59 @@ def test_second_invalid_reply_is_a_clear_error(standin: OpenAIStandIn) -> None:
     assert len(standin.requests) == 2
 
 
-def test_unreachable_server_is_engine_unavailable() -> None:
+def test_unreachable_server_is_a_retryable_upstream_error() -> None:
     engine = VllmDescribeEngine.from_settings(_settings("http://127.0.0.1:9/v1",
                                                         vllm_timeout_s=2.0))
-    with pytest.raises(EngineUnavailable, match="unreachable"):
+    with pytest.raises(UpstreamUnavailable, match="unreachable") as caught:
         engine.describe(_photo(64, 64))
+    assert caught.value.status_code == 503 and "Retry-After" in caught.value.headers
+
+
+def test_a_reply_cut_at_max_tokens_is_asked_again_with_the_larger_budget(
+        standin: OpenAIStandIn) -> None:
+    standin.replies.extend([Reply(_scene_reply(0.9)[:40], finish_reason="length"),
+                            _scene_reply(0.9, 0.8)])
+    engine = VllmDescribeEngine.from_settings(_settings(
+        standin.base_url, max_new_tokens=300, repair_max_new_tokens=900))
+
+    scene = engine.describe(_photo(64, 64))
+
+    assert len(scene.sound_sources) == 2
+    first, second = standin.requests
+    assert (first["max_tokens"], second["max_tokens"]) == (300, 900)
+    # the same conversation, not a repair round around half a document
+    assert second["messages"] == first["messages"]
+
+
+def test_a_reply_cut_twice_is_a_clear_error_after_two_calls(standin: OpenAIStandIn) -> None:
+    # Even a reply that happens to parse is refused when the server says it was cut.
+    standin.replies.extend([Reply(_scene_reply(0.9), finish_reason="length"),
+                            Reply(_scene_reply(0.9), finish_reason="length")])
+    engine = VllmDescribeEngine.from_settings(_settings(
+        standin.base_url, max_new_tokens=300, repair_max_new_tokens=900))
+    with pytest.raises(SceneReplyInvalid, match="cut at 900 tokens again"):
+        engine.describe(_photo(64, 64))
+    assert len(standin.requests) == 2
+
+
+def test_vllm_400_is_the_inputs_fault_and_5xx_is_retryable(standin: OpenAIStandIn) -> None:
+    engine = VllmDescribeEngine.from_settings(_settings(standin.base_url))
+    standin.replies.append(Reply("This model's maximum context length is 8192 tokens",
+                                 status_code=400))
+    with pytest.raises(ModelRejectedInput, match="maximum context length") as rejected:
+        engine.describe(_photo(64, 64))
+    assert rejected.value.status_code == 422
+    standin.replies.append(Reply("engine dead", status_code=500))
+    with pytest.raises(UpstreamUnavailable, match="500") as upstream:
+        engine.describe(_photo(64, 64))
+    assert upstream.value.headers["Retry-After"] == "5"
+    # a wrong served name is configuration: 503 without Retry-After (nobody retries it)
+    wrong_name = VllmDescribeEngine.from_settings(_settings(standin.base_url,
+                                                            model_id="another/model"))
+    with pytest.raises(EngineUnavailable, match="404") as misconfigured:
+        wrong_name.describe(_photo(64, 64))
+    assert not isinstance(misconfigured.value, UpstreamUnavailable)
+    assert len(standin.requests) == 3
 
 
 def test_deployment_default_and_per_request_engine(standin: OpenAIStandIn) -> None:

@@ -111,6 +111,8 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
                                   "el.dispatchEvent(new Event('input')); }")
             assert page.text_content("#length-output") == "5 s"
             page.fill("#sfx-length-input", "1")
+            if not with_api_key:  # a chosen style travels in the options
+                page.select_option("#style-input", "folk")
             page.click("#submit-button")
 
             page.wait_for_selector('#mix-player canvas[data-drawn="true"]', timeout=180_000)
@@ -144,6 +146,13 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
             assert page.is_hidden("#error-box") and page.is_hidden("#cancel-button")
             assert ("your MIDI" if with_api_key else "BPM") in page.text_content(
                 "#arrangement-summary")
+            if not with_api_key:  # the generated song's sections, drawn as a timeline
+                assert "folk" in page.text_content("#arrangement-summary")
+                arrangement = httpx.get(f"{served.url}/jobs/{job_id}/artifacts/"
+                                        "arrangement.json", headers=headers).json()
+                names = page.eval_on_selector_all("#section-timeline .section-block",
+                                                  "els => els.map(e => e.textContent)")
+                assert names == [s["name"] for s in arrangement["sections"]] and names
 
             png = page.screenshot(full_page=True)
             boxes = {name: page.eval_on_selector(selector, "e => { const r = "

@@ -4,7 +4,9 @@ Every General MIDI kit piece is made from the source's own hits: the hit that su
 best (low, mid or bright; short or ringing) is filtered and enveloped into it, and a piece the
 source lacks (a kick from a hiss, hats from a thud) is synthesised from that material — low-passed
 and underpinned by a pitched body for kick and toms, ring-modulated up into the treble for hats
-and cymbals — never one sample repeated on every key. The source's raw hits also play on the
+and cymbals — never one sample repeated on every key. Cymbals are shaped from the hit's colour
+made steady (its spectrum with fresh phases), so a crash rings about a second even when the
+source's hits are over in 20 ms. The source's raw hits also play on the
 hand-percussion keys (54-81), so the kit keeps the picture's own sounds.
 """
 
@@ -17,7 +19,13 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
+from imagewave.contracts.instrument import EnvelopeCard, InstrumentCard
+from imagewave.contracts.scene import Role
 from services.render.instruments.sfz import Region, write_sfz
+
+# sfizz plays a full-scale one-shot at velocity 100 near 0.1 peak: this <global> volume brings
+# the kit to about -6 dBFS there (see build.MELODIC_VOLUME_DB).
+DRUM_VOLUME_DB = 12.0
 
 
 @dataclass
@@ -158,6 +166,20 @@ def _body(length: int, sample_rate: int, start_hz: float, end_hz: float,
     return np.sin(2 * np.pi * np.cumsum(frequency) / sample_rate)
 
 
+def _steady(hit: Hit, length: int, sample_rate: int, seed: int) -> np.ndarray:
+    """Material of the hit's own colour that does not die away: the hit's (smoothed) spectrum
+    with random phases, `length` frames long. A cymbal shaped from a knock that is over in
+    20 ms must still ring for a second: the piece's envelope, not the hit's, sets its decay."""
+    spectrum = np.abs(np.fft.rfft(hit.samples, n=max(len(hit.samples), 2048)))
+    kernel = np.hanning(9)
+    spectrum = np.convolve(spectrum, kernel / kernel.sum(), mode="same")
+    frequencies = np.fft.rfftfreq(length, 1.0 / sample_rate)
+    source_frequencies = np.fft.rfftfreq(max(len(hit.samples), 2048), 1.0 / sample_rate)
+    magnitude = np.interp(frequencies, source_frequencies, spectrum)
+    phases = np.random.default_rng(seed).uniform(0, 2 * np.pi, len(frequencies))
+    return _unit(np.fft.irfft(magnitude * np.exp(1j * phases), length))
+
+
 def _treble(material: np.ndarray, sample_rate: int, carrier_hz: float) -> np.ndarray:
     """Material moved up into the treble: ring modulation with a square carrier, high-passed."""
     t = np.arange(len(material)) / sample_rate
@@ -185,7 +207,11 @@ def make_pieces(hits: list[Hit], sample_rate: int) -> dict[str, np.ndarray]:
             * _decay(n, sr, 0.006))
     n = int(0.35 * sr)
     snare_noise = _unit(_filter(material(middle, 0.35), sr, "bandpass", (1200.0, 9000.0)))
-    snare = (0.55 * _body(n, sr, 240.0, 185.0, 0.02) * _decay(n, sr, 0.07)
+    # The shell's ring: the hit's own colour in the 150-420 Hz band, under a faint pitched
+    # body (a sine carrying much of a snare reads as a tone, not a drum).
+    shell = _unit(_filter(_steady(middle, n, sr, 6), sr, "bandpass", (150.0, 420.0)))
+    snare = (0.1 * _body(n, sr, 240.0, 185.0, 0.02) * _decay(n, sr, 0.04)
+             + 0.5 * shell * _decay(n, sr, 0.07)
              + 0.8 * snare_noise * _decay(n, sr, 0.11)
              + 0.3 * _unit(_filter(material(middle, 0.35), sr, "bandpass", (150.0, 1200.0)))
              * _decay(n, sr, 0.05))
@@ -200,16 +226,26 @@ def make_pieces(hits: list[Hit], sample_rate: int) -> dict[str, np.ndarray]:
     tail = np.roll(_decay(n, sr, 0.09), int(0.033 * sr))
     tail[: int(0.033 * sr)] = 0.0
     clap = clap_source * (bursts + tail)
-    bright_material = material(brightest, 1.8)
-    closed_hat = _unit(_treble(bright_material[: int(0.15 * sr)], sr, 6500.0)) * _decay(
-        int(0.15 * sr), sr, 0.035)
-    open_hat = _unit(_treble(bright_material[: int(0.7 * sr)], sr, 6500.0)) * _decay(
-        int(0.7 * sr), sr, 0.22, attack_s=0.002)
-    crash = _unit(_treble(material(longest, 1.8), sr, 4700.0)) * _decay(int(1.8 * sr), sr, 0.6,
-                                                                        attack_s=0.003)
-    ride_n = int(1.2 * sr)
-    ride = (0.7 * _unit(_treble(material(brightest, 1.2), sr, 5200.0))
-            + 0.35 * np.sin(2 * np.pi * 3150.0 * np.arange(ride_n) / sr)) * _decay(ride_n, sr, 0.4)
+    # Cymbals and hats: the brightest (and the longest-ringing) hit's colour made steady, moved
+    # up into the treble with its own grain, then given the piece's decay: a closed hat is
+    # over in 0.1 s, an open hat rings half a second, a crash about a second (-20 dB at 1 s).
+    def metal(hit: Hit, length_s: float, carrier_hz: float, seed: int) -> np.ndarray:
+        n = int(length_s * sr)
+        steady = 0.7 * _steady(hit, n, sr, seed) + 0.3 * material(hit, length_s)
+        return _unit(_treble(steady, sr, carrier_hz))
+
+    closed_hat = metal(brightest, 0.15, 6500.0, 1) * _decay(int(0.15 * sr), sr, 0.03)
+    open_hat = metal(brightest, 0.9, 6500.0, 2) * _decay(int(0.9 * sr), sr, 0.25,
+                                                         attack_s=0.002)
+    crash = metal(longest, 2.2, 4700.0, 3) * _decay(int(2.2 * sr), sr, 0.45, attack_s=0.003)
+    ride_n = int(1.6 * sr)
+    ride_wash = metal(brightest, 1.6, 5200.0, 4)
+    # The ride's bell: narrow bands of the same steady material (not a sine) near 3 and 4.4 kHz.
+    bell_material = _steady(brightest, ride_n, sr, 5)
+    bell = _unit(_filter(bell_material, sr, "bandpass", (3000.0, 3300.0))
+                 + 0.6 * _filter(bell_material, sr, "bandpass", (4300.0, 4600.0)))
+    ride = (0.8 * ride_wash * _decay(ride_n, sr, 0.5)
+            + 0.3 * bell * _decay(ride_n, sr, 0.25, attack_s=0.002))
     pieces = {"kick": kick, "snare": snare, "side_stick": side_stick, "clap": clap,
               "closed_hat": closed_hat, "open_hat": open_hat, "crash": crash, "ride": ride}
     for name, low_hz, high_hz in (("low_tom", 150.0, 82.0), ("mid_tom", 200.0, 115.0),
@@ -255,9 +291,17 @@ def build_drum_kit(samples: np.ndarray, sample_rate: int, out_dir: Path, *,
         sf.write(sample_dir / name, written[name][0], sample_rate, subtype="PCM_24")
         for key in HAND_PERCUSSION_KEYS[index::len(raw)]:
             regions.append(Region(sample=name, lokey=key, hikey=key, pitch_keycenter=float(key)))
-    shared = Region(sample="", loop_mode="one_shot", amp_veltrack=100.0, ampeg_release=0.03)
+    shared = Region(sample="", loop_mode="one_shot", amp_veltrack=100.0, ampeg_release=0.03,
+                    volume=DRUM_VOLUME_DB)
     for region in regions:
         region.loop_mode, region.amp_veltrack, region.ampeg_release = "one_shot", 100.0, 0.03
+        region.volume = DRUM_VOLUME_DB
+    card = InstrumentCard(
+        role=Role.drums, envelope=EnvelopeCard(kind="one_shot", attack_s=0.0, decay_s=0.0,
+                                               sustain_percent=100.0, release_s=0.03),
+        zones=len(PIECES) + len(raw), round_robin=1,
+        velocity="amp_veltrack 100 (level only)", volume_db=DRUM_VOLUME_DB)
+    (Path(out_dir) / "drums.json").write_text(card.model_dump_json(indent=2) + "\n")
     return write_sfz(Path(out_dir) / "drums.sfz", regions, global_opcodes=shared,
                      comment=f"imagewave drums: {len(hits)} hits sliced from the source")
 

@@ -49,6 +49,10 @@ class Region:
     amp_veltrack: float = 100.0  # percent
     group: int = 0
     off_by: int | None = None
+    # Round robin: the region plays on every seq_length-th note-on that reaches it, starting
+    # with the seq_position-th (sfizz's per-region sequence counter).
+    seq_length: int = 1
+    seq_position: int = 1
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_sfz(self, defaults: Region | None = None) -> str:
@@ -64,15 +68,21 @@ class Region:
     def matches(self, key: int, velocity: int) -> bool:
         return self.lokey <= key <= self.hikey and self.lovel <= velocity <= self.hivel
 
+    def plays_in_sequence(self, note_on_count: int) -> bool:
+        """Whether the region sounds on its `note_on_count`-th matching note-on (0-based)."""
+        if self.seq_length <= 1:
+            return True
+        return note_on_count % self.seq_length == (self.seq_position - 1) % self.seq_length
+
 
 _WRITTEN_OPCODES = (
     "lokey", "hikey", "lovel", "hivel", "pitch_keycenter", "pitch_keytrack", "tune", "transpose",
     "volume", "pan", "loop_mode", "loop_start", "loop_end", "offset", "end", "ampeg_attack",
     "ampeg_hold", "ampeg_decay", "ampeg_sustain", "ampeg_release", "amp_veltrack", "group",
-    "off_by",
+    "off_by", "seq_length", "seq_position",
 )
 _INT_OPCODES = {"lokey", "hikey", "lovel", "hivel", "transpose", "loop_start", "loop_end", "offset",
-                "end", "group", "off_by"}
+                "end", "group", "off_by", "seq_length", "seq_position"}
 _FLOAT_OPCODES = {"pitch_keycenter", "pitch_keytrack", "tune", "volume", "pan", "ampeg_attack",
                   "ampeg_hold", "ampeg_decay", "ampeg_sustain", "ampeg_release", "amp_veltrack"}
 _ALIASES = {"loopmode": "loop_mode", "loopstart": "loop_start", "loopend": "loop_end",

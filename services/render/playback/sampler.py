@@ -383,7 +383,7 @@ def _track_notes(track: pretty_midi.Instrument, strip: _StripInstance, strip_ind
         for region_index in instrument.regions_for(midi_note.pitch, midi_note.velocity):
             loaded = instrument.regions[region_index]
             region = loaded.region
-            if getattr(region, "seq_length", 1) > 1:  # SFZ seq_length/seq_position
+            if region.seq_length > 1:
                 count = note_ons.get(region_index, 0)
                 note_ons[region_index] = count + 1
                 if not region.plays_in_sequence(count):

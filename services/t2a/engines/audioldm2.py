@@ -9,12 +9,17 @@ the candidates as repeated prompts and ranks each source's candidates against it
 with the same CLAP components and the same audio-text logits.
 
 fp16 on CUDA, fp32 on CPU; model CPU offload for small GPUs; the model loads once (the app's
-lifespan loads the default engine) and runs one short warm-up generation.
+lifespan loads the default engine) and runs one short warm-up generation. One pipeline call at a
+time (a lock): the scheduler keeps its timesteps and step index on itself, and CPU-offload hooks
+move modules between devices, so two request threads in one pipeline would corrupt each other;
+the service's admission control (`max_in_flight`) bounds how many wait for the lock.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import threading
 
 import numpy as np
 import soxr
@@ -31,9 +36,28 @@ from services.t2a.settings import T2aSettings
 log = logging.getLogger(__name__)
 
 
+def _language_model_class():
+    """GPT2LMHeadModel whose forward also takes diffusers' `past_key_values`.
 
+    diffusers' AudioLDM2 pipeline (through 0.42) calls the language model with
+    `past_key_values=...`; transformers 5 renamed that argument `cache` and drops the old name in
+    5.40, after which the call would fail (or the cache be ignored). Here the old name is mapped
+    to whichever the installed transformers takes, so the pipeline works on both sides of 5.40
+    and the deprecation warning is gone. (transformers 5 also keeps the cache under `cache` in
+    the generation kwargs, which the pipeline's loop does not pass on: each of its 8 steps
+    recomputes the short prefix, which is correct, and costs milliseconds.)"""
+    from transformers import GPT2LMHeadModel
 
+    cache_name = ("cache" if "cache" in inspect.signature(GPT2LMHeadModel.forward).parameters
+                  else "past_key_values")
 
+    class AudioLdm2LanguageModel(GPT2LMHeadModel):
+        def forward(self, *args, past_key_values=None, **kwargs):
+            if past_key_values is not None:
+                kwargs[cache_name] = past_key_values
+            return super().forward(*args, **kwargs)
+
+    return AudioLdm2LanguageModel
 
 
 def load_language_model(model_id: str, dtype: torch.dtype):
@@ -45,9 +69,8 @@ def load_language_model(model_id: str, dtype: torch.dtype):
     weights (its LM head is tied to the input embeddings and unused: the pipeline reads hidden
     states) and has those methods.
     """
-    from transformers import GPT2LMHeadModel
-
-    return GPT2LMHeadModel.from_pretrained(model_id, subfolder="language_model", dtype=dtype)
+    return _language_model_class().from_pretrained(model_id, subfolder="language_model",
+                                                   dtype=dtype)
 
 
 class AudioLdm2SfxEngine:
@@ -62,6 +85,7 @@ class AudioLdm2SfxEngine:
         self.guidance_scale = guidance_scale
         self.num_waveforms_per_prompt = num_waveforms_per_prompt
         self.max_batch_prompts = max_batch_prompts
+        self._lock = threading.Lock()
 
     @property
     def model_sample_rate(self) -> int:
@@ -75,7 +99,7 @@ class AudioLdm2SfxEngine:
         device = resolve_device(settings.device)
         dtype = resolve_dtype(settings.torch_dtype, device)
         pipeline = diffusers.AudioLDM2Pipeline.from_pretrained(
-            settings.model_id, torch_dtype=dtype,
+            settings.model_id, dtype=dtype,  # `torch_dtype` is deprecated in diffusers
             language_model=load_language_model(settings.model_id, dtype))
         scheduler_class = getattr(diffusers, settings.scheduler, None)
         if scheduler_class is None or not hasattr(scheduler_class, "from_config"):
@@ -97,8 +121,9 @@ class AudioLdm2SfxEngine:
 
     def warm_up(self) -> None:
         """One short generation so the first request does not pay for lazy initialisation."""
-        self.pipeline(["warm-up"], audio_length_in_s=1.0, num_inference_steps=1,
-                      guidance_scale=1.0, output_type="pt")
+        with self._lock:
+            self.pipeline(["warm-up"], audio_length_in_s=1.0, num_inference_steps=1,
+                          guidance_scale=1.0, output_type="pt")
 
     def check_inputs(self, scene: Scene, audio_length_in_s: float, sample_rate: int,
                      seed: int) -> None:
@@ -114,6 +139,11 @@ class AudioLdm2SfxEngine:
     def generate(self, scene: Scene, *, audio_length_in_s: float, sample_rate: int,
                  seed: int) -> list[GeneratedEffect]:
         self.check_inputs(scene, audio_length_in_s, sample_rate, seed)
+        with self._lock:
+            return self._generate(scene, audio_length_in_s, sample_rate, seed)
+
+    def _generate(self, scene: Scene, audio_length_in_s: float, sample_rate: int,
+                  seed: int) -> list[GeneratedEffect]:
         prompts = [sound_prompt(scene, i) for i in range(len(scene.sound_sources))]
         candidates = self.num_waveforms_per_prompt
         generator = torch.Generator(device="cpu").manual_seed(seed)

@@ -16,12 +16,25 @@ with linear cross-fades over the context, so memory stays bounded and seams stay
 Streaming exports (`rave export --streaming`, cached convolutions) carry state between calls,
 so they are run chunk after chunk instead, with their state cleared before each effect; their
 small built-in latency is not compensated. The training recipe exports non-streaming models.
+
+Shapes and state, because a GPU service runs requests from several threads:
+- windows are sized to the effect: an effect shorter than one chunk runs in one window of a
+  power-of-two number of blocks just long enough for it and its context (a 4 s effect is not
+  run as an 11 s window), and batches are padded to a power of two of chunks, so the model
+  only ever sees a handful of shapes; `warm_up` runs each of them at load (twice: TorchScript's
+  profiling executor specialises a graph on the second call), so no request pays for that;
+- one call at a time per engine (a lock): streaming caches and torch's RNG, which the seed
+  resets per call, are process-wide state;
+- stereo exports (`encode_params[0] == 2`) get the mono effect on both channels and their
+  voice is downmixed back to mono.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +44,7 @@ import torch
 
 from imagewave.contracts.engines import TimbreEngineName
 from imagewave.contracts.scene import MELODIC_ROLES, Role
-from imagewave.errors import EngineUnavailable, InvalidInput
+from imagewave.errors import EngineUnavailable, InvalidInput, ModelsNotInstalled
 from imagewave.torch_device import resolve_device
 from services.timbre.engines import TimbreResult
 from services.timbre.settings import TimbreSettings
@@ -50,6 +63,7 @@ class RaveModel:
     sampling_rate: int  # the model's own rate
     compression_ratio: int  # audio samples per latent frame
     streaming: bool  # cached-convolution export: stateful between calls
+    channels: int = 1  # 2 for stereo exports: the effect goes to both, the voice is downmixed
 
     @classmethod
     def load(cls, path: Path, device: torch.device) -> RaveModel:
@@ -58,10 +72,16 @@ class RaveModel:
             if not hasattr(module, required):
                 raise RuntimeError(f"{path} is not a RAVE export: it has no {required!r}")
         channels, _, _, ratio = (int(v) for v in module.encode_params.tolist())
-        if channels != 1:
-            raise RuntimeError(f"{path} expects {channels} input channels; effects are mono")
+        if channels not in (1, 2):
+            raise RuntimeError(f"{path} expects {channels} input channels; only mono and "
+                               "stereo exports are served")
         streaming = any(name.endswith(".cache.pad") for name, _ in module.named_buffers())
-        return cls(module, path, int(module.sr), ratio, streaming)
+        return cls(module, path, int(module.sr), ratio, streaming, channels)
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) mono in, (batch, samples) mono out, whatever the export's channels."""
+        x = batch.unsqueeze(1).expand(-1, self.channels, -1).contiguous()
+        return self.module.forward(x).float().mean(dim=1)
 
     @property
     def block_samples(self) -> int:
@@ -79,6 +99,17 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
+def _power_of_two_blocks(samples: int, block: int) -> int:
+    """The smallest power-of-two number of blocks holding `samples`, in samples."""
+    blocks = -(-samples // block)
+    return block * (1 << max(0, blocks - 1).bit_length())
+
+
+def _padded_batch(count: int, limit: int) -> int:
+    """Chunks per forward pass: `count` rounded up to a power of two, at most `limit`."""
+    return min(limit, 1 << max(0, count - 1).bit_length())
+
+
 class RaveTimbreEngine:
     name = TimbreEngineName.rave
 
@@ -90,6 +121,7 @@ class RaveTimbreEngine:
         self.chunk_s = chunk_s
         self.context_s = context_s
         self.batch_chunks = batch_chunks
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: TimbreSettings) -> RaveTimbreEngine:
@@ -103,11 +135,44 @@ class RaveTimbreEngine:
                          models[role].sampling_rate, models[role].compression_ratio,
                          ", streaming" if models[role].streaming else "")
         if not models:
-            raise FileNotFoundError(f"no RAVE model in {settings.model_dir}: expected "
-                                    "keyboard.ts, bass.ts and/or guitar.ts")
-        return cls(models, model_dir=settings.model_dir, device=device,
-                   chunk_s=settings.chunk_s, context_s=settings.context_s,
-                   batch_chunks=settings.batch_chunks)
+            raise ModelsNotInstalled(
+                f"no RAVE model in {settings.model_dir}: expected keyboard.ts, bass.ts and/or "
+                "guitar.ts (install exports with `python -m services.timbre.install`)")
+        engine = cls(models, model_dir=settings.model_dir, device=device,
+                     chunk_s=settings.chunk_s, context_s=settings.context_s,
+                     batch_chunks=settings.batch_chunks)
+        if settings.warm_up:
+            engine.warm_up()
+        return engine
+
+    def shapes(self, model: RaveModel) -> list[tuple[int, int]]:
+        """Every (batch, samples) this engine feeds `model`: see the module docstring."""
+        chunk, context = self._chunk_lengths(model)
+        block = model.block_samples
+        if model.streaming:
+            sizes = {min(chunk, _power_of_two_blocks(n, block)) for n in range(block, chunk + 1,
+                                                                               block)}
+            return [(1, size) for size in sorted(sizes)]
+        window = chunk + 2 * context
+        short = {min(window, _power_of_two_blocks(n + 2 * context, block))
+                 for n in range(block, chunk + 1, block)}
+        batches = {_padded_batch(n, self.batch_chunks) for n in range(1, self.batch_chunks + 1)}
+        return ([(1, size) for size in sorted(short)]
+                + [(batch, window) for batch in sorted(batches) if batch > 1])
+
+    def warm_up(self) -> None:
+        """Run every shape twice per model, so TorchScript's profiling and specialisation (and
+        cuDNN's algorithm search) happen at load, not in the first requests."""
+        with self._lock, torch.inference_mode():
+            for role, model in self.models.items():
+                started = time.perf_counter()
+                shapes = self.shapes(model)
+                for batch, samples in shapes:
+                    for _ in range(2):
+                        model.forward(torch.zeros(batch, samples, device=self.device))
+                model.reset_state()
+                log.info("RAVE %s warmed up on %d shapes in %.1f s", role.value, len(shapes),
+                         time.perf_counter() - started)
 
     def check_inputs(self, samples: np.ndarray, sample_rate: int, instrument: Role) -> None:
         if not instrument.is_melodic:
@@ -130,7 +195,8 @@ class RaveTimbreEngine:
         self.check_inputs(samples, sample_rate, instrument)
         model = self.models[instrument]
         audio = soxr.resample(samples, sample_rate, model.sampling_rate).astype(np.float32)
-        with torch.inference_mode(), torch.random.fork_rng(devices=self._rng_devices()):
+        with self._lock, torch.inference_mode(), \
+                torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(_RAVE_SEED)
             voice = (self._run_streaming(model, audio) if model.streaming
                      else self._run_chunked(model, audio))
@@ -155,6 +221,10 @@ class RaveTimbreEngine:
     def _run_chunked(self, model: RaveModel, audio: np.ndarray) -> np.ndarray:
         """Overlapping windows, batched, overlap-added with linear cross-fades."""
         chunk, context = self._chunk_lengths(model)
+        if audio.size <= chunk:  # one window, only as long as this effect needs
+            chunk = min(chunk + 2 * context,
+                        _power_of_two_blocks(audio.size + 2 * context, model.block_samples)
+                        ) - 2 * context
         window = chunk + 2 * context
         n_chunks = -(-audio.size // chunk)
         # context zeros before the first chunk, enough zeros after the last window
@@ -166,9 +236,12 @@ class RaveTimbreEngine:
         starts = [i * chunk for i in range(n_chunks)]
         for first in range(0, n_chunks, self.batch_chunks):
             batch_starts = starts[first : first + self.batch_chunks]
-            batch = np.stack([padded[s : s + window] for s in batch_starts])
-            x = torch.from_numpy(batch).unsqueeze(1).to(self.device)
-            y = model.module.forward(x)[:, 0, :window].float().cpu().numpy()
+            batch = np.zeros((_padded_batch(len(batch_starts), self.batch_chunks), window),
+                             dtype=np.float32)
+            for row, start in enumerate(batch_starts):
+                batch[row] = padded[start : start + window]
+            x = torch.from_numpy(batch).to(self.device)
+            y = model.forward(x)[: len(batch_starts), :window].cpu().numpy()
             for start, voice in zip(batch_starts, y, strict=True):
                 output[start : start + voice.shape[-1]] += voice * fade[: voice.shape[-1]]
                 weight[start : start + voice.shape[-1]] += fade[: voice.shape[-1]]
@@ -188,12 +261,13 @@ class RaveTimbreEngine:
     def _run_streaming(self, model: RaveModel, audio: np.ndarray) -> np.ndarray:
         """Chunk after chunk through the model's own caches, from a cleared state."""
         chunk, _ = self._chunk_lengths(model)
+        chunk = min(chunk, _power_of_two_blocks(audio.size, model.block_samples))
         padded = np.zeros(_round_up(audio.size, chunk), dtype=np.float32)
         padded[: audio.size] = audio
         model.reset_state()
         pieces = []
         for start in range(0, padded.size, chunk):
-            x = torch.from_numpy(padded[start : start + chunk]).view(1, 1, -1).to(self.device)
-            pieces.append(model.module.forward(x)[0, 0].float().cpu().numpy())
+            x = torch.from_numpy(padded[start : start + chunk]).view(1, -1).to(self.device)
+            pieces.append(model.forward(x)[0].cpu().numpy())
         model.reset_state()
         return np.concatenate(pieces)[: audio.size]

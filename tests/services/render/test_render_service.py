@@ -10,6 +10,7 @@ import numpy as np
 import pretty_midi
 import soundfile as sf
 
+from imagewave.contracts import layout
 from imagewave.contracts.audio import AudioPayload
 from imagewave.contracts.stages import ArrangementResponse, InstrumentResponse, RenderResponse
 from services.render.app import create_app
@@ -31,8 +32,9 @@ def test_instruments_arrangement_and_render_over_http():
             assert response.status_code == 200, response.text
             built = InstrumentResponse.model_validate_json(response.content)
             names = {f.name for f in built.files}
-            assert {f"{role}.sfz", f"{role}.sf2"} <= names
-            assert all(n.startswith("samples/") for n in names - {f"{role}.sfz", f"{role}.sf2"})
+            own = {f"{role}.sfz", f"{role}.sf2", f"{role}.json"}
+            assert own <= names
+            assert all(n.startswith("samples/") for n in names - own)
             instruments[role] = [f.model_dump() for f in built.files]
 
         response = client.post("/v1/arrangement", json={"scene": SCENE, "audio_length_in_s": 6,
@@ -52,6 +54,8 @@ def test_instruments_arrangement_and_render_over_http():
         assert "mix.flac" in files and "stems/drums.flac" in files
         stem, rate = sf.read(io.BytesIO(files["stems/drums.flac"].data()))
         assert rate == 48_000 and np.abs(stem).max() > 0.01
+        # The whole set in one GM-mapped soundfont, next to each instrument's own.
+        assert files[layout.INSTRUMENT_SET_FONT].data()[8:12] == b"sfbk"
 
         # The scene's effects join as the ambience bed and events, each in its own stem.
         effects = [{"name": "wind.wav", "data_base64": base64.b64encode(

@@ -175,6 +175,11 @@ def test_the_service_serves_the_lite_engine(golden_path):
     response = serving.describe(buffer.getvalue())
     assert response.engine is DescribeEngineName.lite
     assert any("espresso" in s.name or "cup" in s.material for s in response.scene.sound_sources)
+    # The service adds the pixel statistics the composer reads, whatever the engine wrote.
+    from imagewave.visual import visual_features
+
+    expected = visual_features(Image.open(golden_path.parent / "images" / "coffee.jpg"))
+    assert response.scene.visual == expected
 
 
 def test_evaluation_reports_a_missing_golden_file_and_a_missing_image(tmp_path, golden_path):

@@ -110,3 +110,48 @@ def test_silent_source_still_builds_a_kit(tmp_path):
     sfz_path = build_instrument(np.zeros(SOURCE_RATE, np.float32), SOURCE_RATE, Role.drums,
                                 tmp_path)
     assert len(read_sfz(sfz_path).regions) > 20
+
+
+def piece(instruments, name: str) -> np.ndarray:
+    audio, rate = sf.read(instruments[Role.drums].parent / "samples" / f"drums_{name}.wav")
+    assert rate == RATE
+    return audio
+
+
+def share_above(audio: np.ndarray, frequency_hz: float) -> float:
+    power = np.abs(np.fft.rfft(audio)) ** 2
+    return float(power[np.fft.rfftfreq(len(audio), 1 / RATE) >= frequency_hz].sum() / power.sum())
+
+
+def seconds_to_fall(audio: np.ndarray, drop_db: float) -> float:
+    hop = RATE // 100
+    frames = len(audio) // hop
+    level = 20 * np.log10(np.sqrt((audio[: frames * hop].reshape(frames, hop) ** 2).mean(axis=1))
+                          + 1e-9)
+    peak = int(np.argmax(level))
+    below = np.flatnonzero(level[peak:] < level[peak] - drop_db)
+    return (below[0] if below.size else frames - peak) / 100
+
+
+def test_cymbals_ring_and_sit_in_the_treble(instruments):
+    """Built from knocks that are over in a fraction of a second, the crash still rings about a
+    second, the open hat half that, the closed hat is short, and all live above 6 kHz."""
+    assert seconds_to_fall(piece(instruments, "crash"), 20) >= 0.8
+    assert seconds_to_fall(piece(instruments, "ride"), 20) >= 0.6
+    assert 0.25 <= seconds_to_fall(piece(instruments, "open_hat"), 20) <= 0.9
+    assert seconds_to_fall(piece(instruments, "closed_hat"), 20) <= 0.15
+    for name in ("closed_hat", "open_hat", "crash", "ride"):
+        assert share_above(piece(instruments, name), 6000.0) >= 0.5, name
+    assert share_above(piece(instruments, "kick"), 200.0) < 0.5
+    assert 0.2 < share_above(piece(instruments, "snare"), 1000.0) < 0.95
+
+
+def test_no_piece_is_a_pure_tone(instruments):
+    """Snare, hats and cymbals are noise-like: no 10 Hz band holds a tenth of their energy
+    (the old ride held a 3150 Hz sine)."""
+    for name in ("snare", "closed_hat", "open_hat", "crash", "ride", "clap"):
+        audio = piece(instruments, name)
+        power = np.abs(np.fft.rfft(audio)) ** 2
+        band = max(1, int(round(10 * len(audio) / RATE)))  # bins per 10 Hz
+        strongest = np.convolve(power, np.ones(band), mode="same").max()
+        assert strongest / power.sum() < 0.1, name
