@@ -478,7 +478,7 @@ class _Plan:
 
 
 def _plan(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path],
-          role_overrides: dict[int, Role], sample_rate: int) -> _Plan:
+          role_overrides: dict[int, Role], sample_rate: int, strips: bool = True) -> _Plan:
     roles = assign_track_roles(midi, role_overrides)
     loaded: dict[tuple[Path, Part], _Instrument] = {}
     strips: dict[tuple[Path, Part], int] = {}
@@ -494,10 +494,10 @@ def _plan(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path],
         key = (path, part)
         if key not in strips:
             if key not in loaded:
-                loaded[key] = load_instrument(path, sample_rate, part)
+                loaded[key] = load_instrument(path, sample_rate, part if strips else None)
             instrument = loaded[key]
             gain = 10 ** ((REFERENCE_LEVEL_DB + STRIPS[part].level_db - instrument.level_db)
-                          / 20)
+                          / 20) if strips else 1.0
             strips[key] = len(instances)
             instances.append(_StripInstance(instrument, part, sample_rate, gain))
         strip_index = strips[key]
@@ -574,17 +574,19 @@ def render_song(midi: pretty_midi.PrettyMIDI, instruments: dict[Role, Path], *,
                 true_peak_dbtp: float, effects: list[np.ndarray] | None = None,
                 cues_s: list[float] | None = None, stems_dir: Path | None = None,
                 space: bool = True, max_memory_bytes: int | None = None,
-                extra_bytes_per_frame: int = 0) -> RenderedSong:
+                extra_bytes_per_frame: int = 0, audition: bool = False) -> RenderedSong:
     """Render every track of `midi` with the instrument of its role, mix and master it.
 
     `effects`: the scene's sounds (mono float32 at `sample_rate`) for the ambience bed and the
     events, placed on `cues_s` (phrase ends, section changes; default: bar boundaries).
     `stems_dir`: write <stem>.flac there. `space`: the reverb bus (off for a dry audition).
     `max_memory_bytes`: refuse (InvalidMidi, field "midi") a song that would need more,
-    counting `extra_bytes_per_frame` the caller will spend on the result.
+    counting `extra_bytes_per_frame` the caller will spend on the result. `audition`: the
+    instruments as built (no strip EQ or part levels, no space), to judge an instrument itself.
     """
     check_inputs(midi, instruments, sample_rate)
-    plan = _plan(midi, instruments, role_overrides, sample_rate)
+    space = space and not audition
+    plan = _plan(midi, instruments, role_overrides, sample_rate, strips=not audition)
     music_end = plan.total_frames
     effects = [np.asarray(e, np.float32) for e in (effects or []) if np.size(e)]
     events = []
