@@ -1,23 +1,28 @@
-"""Benchmark: building instruments, and rendering a long song against FluidSynth.
+"""Benchmark: building instruments, and rendering a long song against FluidSynth, whole processes.
 
-    .venv/bin/python bench/render.py [--length 192] [--arrangements 3] [--rounds 3]
+    .venv/bin/python bench/render.py [--length 192] [--arrangements 3] [--rounds 3] [--keep DIR]
 
 1. Writes four 4-second 16 kHz wavs (wind, rain, rumble, knocks: weakly pitched sound effects
    like the text-to-audio stage makes), then times building the four instruments from them
    (target: <= 2 s wall for all four).
 2. Generates a long multi-track MIDI with the project's own arranger (several arrangements of
-   one scene stacked: >= 3 minutes, >= 5,000 notes, >= 10 tracks).
-3. Renders it, alternating rounds, with FluidSynth (`fluidsynth -ni -F out.wav -r 48000
-   FluidR3_GM.sf2 song.mid`, Debian `fluidsynth` + `fluid-soundfont-gm`) and with our sampler
-   (parse + render + master + write mix.wav, in process), and prints both wall times and the
-   ratio (target: ours >= 5x faster).
+   one scene stacked: 192 s, >= 9,000 notes, >= 12 tracks).
+3. Renders it, alternating rounds, as two whole processes each measured by `/usr/bin/time -v`
+   (wall clock and peak RSS): `fluidsynth -ni -F out.wav -r 48000 FluidR3_GM.sf2 song.mid`
+   (Debian `fluidsynth` + `fluid-soundfont-gm`) and `imagewave render song.mid --instruments DIR
+   -o mix.wav` (imports, parse, render, mix, master, write). Targets: ours >= 5x faster (median
+   of the rounds), peak RSS <= 500 MB.
+4. The memory bomb: a 430-byte MIDI that holds 64 pitches for 300 s, rendered by the same CLI:
+   it must finish in <= 1 GB peak RSS or be refused (exit status 2, a message naming `midi`).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -28,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm
+import pretty_midi
 import soundfile as sf
 from scipy import signal
 
@@ -36,15 +41,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from imagewave.contracts.scene import Mood, Role, Scene  # noqa: E402
-from imagewave.midi_validation import MAX_MIDI_NOTES, MAX_MIDI_SECONDS, load_midi  # noqa: E402
 from services.render.arrangement.composer import generate_arrangement  # noqa: E402
 from services.render.instruments.build import build_instrument  # noqa: E402
-from services.render.playback.mastering import true_peak  # noqa: E402
-from services.render.playback.sampler import render_song  # noqa: E402
 
 SOURCE_RATE = 16_000
 RATE = 48_000
 FLUID_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+TIME = Path("/usr/bin/time")
 
 
 def effect_sources(seconds: float = 4.0) -> dict[Role, np.ndarray]:
@@ -86,21 +89,46 @@ def long_midi(length_s: float, arrangements: int) -> tuple[bytes, int, int]:
     return buffer.getvalue(), notes, len(song.instruments)
 
 
+def held_chord_midi(pitches: int = 64, seconds: float = 300.0) -> bytes:
+    """One track holding `pitches` keys from 0 to `seconds`: a few hundred bytes of MIDI."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    track = pretty_midi.Instrument(program=0)
+    track.notes = [pretty_midi.Note(velocity=100, pitch=36 + i, start=0.0, end=seconds)
+                   for i in range(pitches)]
+    midi.instruments.append(track)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int, str]:
+    """(wall s, peak RSS MB, exit status, stderr tail) of a whole process under time -v."""
+    started = time.perf_counter()
+    done = subprocess.run([str(TIME), "-v", *command], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    peak_mb = int(rss.group(1)) / 1024 if rss else float("nan")
+    return wall, peak_mb, done.returncode, done.stderr[-2000:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=float, default=192.0, help="song length in seconds")
     parser.add_argument("--arrangements", type=int, default=3, help="arrangements stacked")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", help="write the work files here instead of a temporary dir")
     args = parser.parse_args()
     fluidsynth = shutil.which("fluidsynth")
-    if fluidsynth is None or not FLUID_SOUNDFONT.is_file():
-        print("needs Debian packages fluidsynth and fluid-soundfont-gm", file=sys.stderr)
+    if fluidsynth is None or not FLUID_SOUNDFONT.is_file() or not TIME.is_file():
+        print("needs Debian packages fluidsynth, fluid-soundfont-gm and time", file=sys.stderr)
         return 2
 
     print(f"# render benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-          f"{platform.processor() or platform.machine()}, python {platform.python_version()}")
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"python {platform.python_version()}, load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="imagewave-bench-render-") as tmp:
-        work = Path(tmp)
+        work = Path(args.keep or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         wavs = {}
         for role, samples in effect_sources().items():
             wavs[role] = work / f"{role.value}.wav"
@@ -109,49 +137,63 @@ def main() -> int:
         build_s = []
         for round_index in range(args.rounds):
             started = time.perf_counter()
-            instruments = {}
             for role, path in wavs.items():
                 samples, rate = sf.read(path, dtype="float32")
-                instruments[role] = build_instrument(samples, rate, role,
-                                                     work / f"build{round_index}" / role.value)
+                build_instrument(samples, rate, role,
+                                 work / f"build{round_index}" / role.value)
             build_s.append(time.perf_counter() - started)
         print(f"build four instruments from four 4 s wavs: "
               f"{', '.join(f'{s:.2f}' for s in build_s)} s "
               f"(first {build_s[0]:.2f} s, median {statistics.median(build_s):.2f} s; "
               f"target <= 2 s)")
+        instruments_dir = work / "build0"
 
         midi_bytes, notes, tracks = long_midi(args.length, args.arrangements)
         midi_path = work / "song.mid"
         midi_path.write_bytes(midi_bytes)
         print(f"MIDI: {notes} notes, {tracks} tracks, {args.length:.0f} s")
 
-        fluid_s, ours_s = [], []
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        ours_command = [sys.executable, "-m", "imagewave.cli", "render", str(midi_path),
+                        "--instruments", str(instruments_dir), "-o", str(work / "mix.wav")]
+        fluid_command = [fluidsynth, "-ni", "-F", str(work / "fluid.wav"), "-r", str(RATE),
+                         str(FLUID_SOUNDFONT), str(midi_path)]
+        fluid, ours = [], []
         for _ in range(args.rounds):
-            started = time.perf_counter()
-            subprocess.run([fluidsynth, "-ni", "-F", str(work / "fluid.wav"), "-r", str(RATE),
-                            str(FLUID_SOUNDFONT), str(midi_path)], check=True,
-                           capture_output=True)
-            fluid_s.append(time.perf_counter() - started)
-
-            started = time.perf_counter()
-            midi = load_midi(midi_path.read_bytes(), max_notes=MAX_MIDI_NOTES,
-                             max_seconds=MAX_MIDI_SECONDS)
-            song = render_song(midi, instruments, role_overrides={}, sample_rate=RATE,
-                               target_lufs=-14.0, true_peak_dbtp=-1.0)
-            sf.write(work / "mix.wav", song.mix, RATE, subtype="FLOAT")
-            ours_s.append(time.perf_counter() - started)
-
-        fluid_median, ours_median = statistics.median(fluid_s), statistics.median(ours_s)
-        print(f"FluidSynth: {', '.join(f'{s:.2f}' for s in fluid_s)} s "
-              f"(median {fluid_median:.2f} s)")
-        print(f"ours:       {', '.join(f'{s:.2f}' for s in ours_s)} s "
-              f"(median {ours_median:.2f} s)")
+            fluid.append(timed(fluid_command))
+            ours.append(timed(ours_command, env))
+            for name, (_, _, status, tail) in (("fluidsynth", fluid[-1]), ("ours", ours[-1])):
+                if status != 0:
+                    print(f"{name} failed ({status}): {tail}", file=sys.stderr)
+                    return 1
+        fluid_median = statistics.median(run[0] for run in fluid)
+        ours_median = statistics.median(run[0] for run in ours)
+        print(f"FluidSynth: {', '.join(f'{r[0]:.2f}' for r in fluid)} s "
+              f"(median {fluid_median:.2f} s), peak RSS {max(r[1] for r in fluid):.0f} MB")
+        print(f"ours:       {', '.join(f'{r[0]:.2f}' for r in ours)} s "
+              f"(median {ours_median:.2f} s), peak RSS {max(r[1] for r in ours):.0f} MB "
+              f"(target <= 500 MB)")
         print(f"speed-up: {fluid_median / ours_median:.1f}x median/median, "
-              f"{min(fluid_s) / min(ours_s):.1f}x best/best (target >= 5x)")
-        mix = np.asarray(song.mix, dtype=np.float64)
-        print(f"our mix: {len(mix) / RATE:.1f} s, "
-              f"{pyloudnorm.Meter(RATE).integrated_loudness(mix):.2f} LUFS (pyloudnorm), "
-              f"true peak {20 * np.log10(true_peak(np.asarray(song.mix.T))):.2f} dBTP")
+              f"{min(r[0] for r in fluid) / min(r[0] for r in ours):.1f}x best/best "
+              f"(target >= 5x)")
+        mix, rate = sf.read(work / "mix.wav", dtype="float32")
+        from services.render.playback.mastering import integrated_loudness, true_peak
+
+        print(f"our mix: {len(mix) / rate:.1f} s, "
+              f"{integrated_loudness(mix.T, rate):.2f} LUFS (pyloudnorm), "
+              f"true peak {20 * np.log10(true_peak(np.ascontiguousarray(mix.T))):.2f} dBTP")
+
+        bomb = work / "held.mid"
+        bomb.write_bytes(held_chord_midi())
+        wall, peak_mb, status, tail = timed(
+            [sys.executable, "-m", "imagewave.cli", "render", str(bomb), "--instruments",
+             str(instruments_dir), "-o", str(work / "held.wav")], env)
+        errors = [line for line in tail.splitlines() if "error" in line]
+        outcome = ("rendered" if status == 0 else
+                   f"refused (exit {status}: {errors[0][:160]})" if errors
+                   else f"failed ({status})")
+        print(f"held chord: {len(bomb.read_bytes())}-byte MIDI, 64 pitches for 300 s: {outcome}, "
+              f"{wall:.2f} s, peak RSS {peak_mb:.0f} MB (target <= 1 GB or refused naming midi)")
     return 0
 
 

@@ -254,9 +254,45 @@ class Pipeline:
         }
         midi = FilePayload.from_bytes(layout.ARRANGEMENT_MIDI,
                                       self.store.get_bytes(job.job_id, layout.ARRANGEMENT_MIDI))
+        # The picture in the song: its effects under and between the phrases of the music.
+        effects = [FilePayload.from_bytes(name.rsplit("/", 1)[-1],
+                                          self.store.get_bytes(job.job_id, name))
+                   for name in self._effect_files(job).values()]
+        arrangement = self._get_model(job, layout.ARRANGEMENT_INDEX, layout.ArrangementIndex)
         response = self.clients.render(RenderRequest(
-            midi=midi, instruments=instruments, role_overrides=job.options.role_overrides))
+            midi=midi, instruments=instruments, role_overrides=job.options.role_overrides,
+            effects=effects, cues_s=arrangement_cues(arrangement.summary)))
         for payload in response.files:
             self.store.put_bytes(job.job_id, payload.name, payload.data())
         self.store.put_bytes(job.job_id, layout.MIX_WAV, response.mix.wav_bytes())
 
+
+
+def _seconds(value: object, name: str) -> float | None:
+    """`value` (a number, or an object / dict holding `name`) as seconds, None otherwise."""
+    if isinstance(value, dict):
+        value = value.get(name)
+    elif not isinstance(value, int | float):
+        value = getattr(value, name, None)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def arrangement_cues(summary: object | None) -> list[float]:
+    """Where the composer's summary says phrases end and sections change (seconds): the
+    `start_s` of its `sections` after the first, each section's `phrase_end_s`, and any
+    song-wide `phrase_ends_s`; empty when it names none (an uploaded MIDI, an older summary),
+    and the renderer falls back to bar lines."""
+    cues: set[float] = set()
+    phrase_ends = list(getattr(summary, "phrase_ends_s", None) or [])
+    for index, section in enumerate(getattr(summary, "sections", None) or []):
+        seconds = _seconds(section, "start_s")
+        if seconds is not None and index > 0:
+            cues.add(seconds)
+        ends = section.get("phrase_end_s") if isinstance(section, dict) else getattr(
+            section, "phrase_end_s", None)
+        phrase_ends += list(ends or [])
+    for value in phrase_ends:
+        seconds = _seconds(value, "time_s")
+        if seconds is not None:
+            cues.add(seconds)
+    return sorted(cues)

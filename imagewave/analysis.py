@@ -20,6 +20,7 @@ the measurements behind it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -366,3 +367,190 @@ def calibration_signals(sample_rate: int = SAMPLE_RATE, seconds: float = 4.0,
         "crackle": ("noise", (rng.random(n) < 0.002) * rng.standard_normal(n)),
     }
     return {name: (kind, x / np.max(np.abs(x)) * 0.8) for name, (kind, x) in signals.items()}
+
+
+# -- mix measures (`imagewave eval`, bench/hear.py) ---------------------------------------------
+#
+# What a listener checks in a finished song: where its energy sits (a muddy low end, a dull top),
+# whether the drums and the picture's own sounds come through, and that it meets the delivery
+# targets. All take (frames,) or (frames, channels) float audio.
+
+# BS.1770-4 Annex 2: the 4x true-peak interpolation filter, four phases of 12 taps.
+TRUE_PEAK_PHASES = np.array([
+    [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875,
+     0.1373291015625, 0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250,
+     0.0148925781250, -0.0083007812500],
+    [-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500,
+     0.4650878906250, 0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625,
+     0.0330810546875, -0.0189208984375],
+    [-0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625000000, -0.2003173828125,
+     0.7797851562500, 0.4650878906250, -0.1665039062500, 0.0891113281250, -0.0517578125000,
+     0.0292968750000, -0.0291748046875],
+    [-0.0083007812500, 0.0148925781250, -0.0266113281250, 0.0476074218750, -0.1022949218750,
+     0.9721679687500, 0.1373291015625, -0.0594482421875, 0.0332031250000, -0.0196533203125,
+     0.0109863281250, 0.0017089843750],
+], dtype=np.float32)
+
+
+MIX_BANDS_HZ: dict[str, tuple[float, float | None]] = {
+    "low_60_250": (60.0, 250.0), "presence_2k_6k": (2000.0, 6000.0), "air_6k_up": (6000.0, None)}
+PROFILE_BANDS = 40
+PROFILE_RANGE_HZ = (50.0, 16_000.0)
+
+
+def _mix_mono(samples: np.ndarray) -> np.ndarray:
+    return to_mono(np.asarray(samples, dtype=np.float64))
+
+
+def _long_term_spectrum(samples: np.ndarray, sample_rate: int,
+                        frame_s: float = 0.085) -> tuple[np.ndarray, np.ndarray]:
+    """Mean power spectrum (Hann frames, half overlap) and its bin frequencies, in chunks."""
+    mono = _mix_mono(samples)
+    frame_length = _frame_length(sample_rate, frame_s)
+    window = np.hanning(frame_length)
+    hop = frame_length // 2
+    total = np.zeros(frame_length // 2 + 1)
+    count = 0
+    step = hop * 2048
+    for start in range(0, max(1, len(mono) - frame_length + 1), step):
+        piece = mono[start:start + step + frame_length - hop]
+        frames = _frames(piece, frame_length, hop)
+        total += (np.abs(np.fft.rfft(frames * window, axis=1)) ** 2).sum(axis=0)
+        count += len(frames)
+    return total / max(count, 1), np.fft.rfftfreq(frame_length, 1.0 / sample_rate)
+
+
+def band_energy_shares(samples: np.ndarray, sample_rate: int,
+                       bands: dict[str, tuple[float, float | None]] | None = None
+                       ) -> dict[str, float]:
+    """Share (0..1) of the energy above 20 Hz that lies in each band."""
+    power, freqs = _long_term_spectrum(samples, sample_rate)
+    audible = freqs >= 20.0
+    total = float(power[audible].sum()) or 1e-30
+    shares = {}
+    for name, (low, high) in (bands or MIX_BANDS_HZ).items():
+        inside = (freqs >= low) & (freqs < (high if high is not None else np.inf))
+        shares[name] = float(power[inside].sum()) / total
+    return shares
+
+
+def spectral_profile(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Long-term spectrum in PROFILE_BANDS log-spaced bands over PROFILE_RANGE_HZ, in dB, its
+    mean removed: the shape of a sound's spectrum, whatever its level."""
+    power, freqs = _long_term_spectrum(samples, sample_rate)
+    low, high = PROFILE_RANGE_HZ
+    high = min(high, sample_rate / 2)
+    edges = np.geomspace(low, high, PROFILE_BANDS + 1)
+    index = np.searchsorted(edges, freqs, side="right") - 1
+    inside = (index >= 0) & (index < PROFILE_BANDS)
+    band_power = np.bincount(index[inside], weights=power[inside], minlength=PROFILE_BANDS)
+    band_width = np.maximum(np.bincount(index[inside], minlength=PROFILE_BANDS), 1)
+    profile = 10 * np.log10(band_power / band_width + 1e-20)
+    return profile - profile.mean()
+
+
+def own_match_ranks(mix_profiles: Sequence[np.ndarray],
+                    effect_profiles: Sequence[np.ndarray]) -> list[int]:
+    """For song i, the rank (1 = closest) of picture i's effects among all pictures' effects.
+
+    Each profile is compared after removing the set's mean profile (what every mix shares, the
+    band; what every effect set shares), by correlation; the rank counts the other pictures
+    whose effects correlate strictly better with the song than its own.
+    """
+    mixes = np.asarray(mix_profiles, dtype=np.float64)
+    effects = np.asarray(effect_profiles, dtype=np.float64)
+    mixes = mixes - mixes.mean(axis=0)
+    effects = effects - effects.mean(axis=0)
+
+    def unit(rows: np.ndarray) -> np.ndarray:
+        rows = rows - rows.mean(axis=1, keepdims=True)
+        return rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-12)
+
+    similarity = unit(mixes) @ unit(effects).T
+    return [1 + int(np.sum(row > row[i])) for i, row in enumerate(similarity)]
+
+
+def _k_weighted_block_loudness(samples: np.ndarray, sample_rate: int, window_s: float,
+                               hop_s: float) -> np.ndarray:
+    """Loudness (LUFS) of `window_s` windows every `hop_s` (BS.1770 K-weighting, pyloudnorm's
+    filters), -inf for silent windows."""
+    import pyloudnorm
+    from scipy import signal
+
+    audio = np.asarray(samples, dtype=np.float64)
+    audio = audio[:, None] if audio.ndim == 1 else audio
+    meter = pyloudnorm.Meter(sample_rate)
+    weighted = audio
+    for stage in meter._filters.values():
+        weighted = signal.lfilter(stage.b * stage.passband_gain, stage.a, weighted, axis=0)
+    window, hop = int(window_s * sample_rate), int(hop_s * sample_rate)
+    squares = np.concatenate([np.zeros((1, weighted.shape[1])),
+                              np.cumsum(weighted ** 2, axis=0)])
+    starts = np.arange(0, max(1, len(weighted) - window + 1), hop)
+    power = ((squares[np.minimum(starts + window, len(weighted))] - squares[starts])
+             / window).sum(axis=1)
+    with np.errstate(divide="ignore"):
+        return -0.691 + 10 * np.log10(power)
+
+
+def loudness_range_lu(samples: np.ndarray, sample_rate: int) -> float:
+    """EBU R128 loudness range: 10th to 95th percentile of the 3 s short-term loudness (1 s
+    hop here), gated at -70 LUFS and 20 LU under the gated mean. How much the song's sections
+    differ in loudness; bus compression that flattens the form drives it toward 0."""
+    short_term = _k_weighted_block_loudness(samples, sample_rate, 3.0, 1.0)
+    short_term = short_term[short_term > -70.0]
+    if short_term.size < 2:
+        return 0.0
+    mean_power = np.mean(10 ** (short_term / 10))
+    gated = short_term[short_term > 10 * np.log10(mean_power) - 20.0]
+    low, high = np.percentile(gated, [10, 95])
+    return float(high - low)
+
+
+def integrated_loudness_lufs(samples: np.ndarray, sample_rate: int) -> float:
+    import pyloudnorm
+
+    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(
+        np.asarray(samples, dtype=np.float64)))
+
+
+def true_peak_dbtp(samples: np.ndarray, sample_rate: int) -> float:
+    """BS.1770-4 true peak (dBTP): the sample peak and the 4x interpolation with the Annex 2
+    filter, whole signal, no shortcuts (the render's meter is checked against this)."""
+    from scipy import signal
+
+    audio = np.asarray(samples, dtype=np.float64)
+    audio = audio[:, None] if audio.ndim == 1 else audio
+    taps = TRUE_PEAK_PHASES.T.ravel().astype(np.float64)
+    peak = max(float(np.abs(signal.upfirdn(taps, channel, up=4)).max()) for channel in audio.T)
+    return 20 * np.log10(max(peak, float(np.abs(audio).max()), 1e-12))
+
+
+@dataclass(frozen=True)
+class MixMeasures:
+    low_60_250: float
+    presence_2k_6k: float
+    air_6k_up: float
+    drums_air_6k_up: float | None  # share of the drum stem's energy above 6 kHz
+    drums_vs_mix_lu: float | None  # drum stem loudness minus mix loudness
+    loudness_lufs: float
+    true_peak_dbtp: float
+    loudness_range_lu: float
+
+    def as_dict(self) -> dict[str, float | None]:
+        return asdict(self)
+
+
+def mix_measures(mix: np.ndarray, sample_rate: int,
+                 drums: np.ndarray | None = None) -> MixMeasures:
+    shares = band_energy_shares(mix, sample_rate)
+    mix_lufs = integrated_loudness_lufs(mix, sample_rate)
+    drums_air = drums_lu = None
+    if drums is not None:
+        drums_air = band_energy_shares(drums, sample_rate)["air_6k_up"]
+        drums_lu = integrated_loudness_lufs(drums, sample_rate) - mix_lufs
+    return MixMeasures(low_60_250=shares["low_60_250"],
+                       presence_2k_6k=shares["presence_2k_6k"], air_6k_up=shares["air_6k_up"],
+                       drums_air_6k_up=drums_air, drums_vs_mix_lu=drums_lu,
+                       loudness_lufs=mix_lufs, true_peak_dbtp=true_peak_dbtp(mix, sample_rate),
+                       loudness_range_lu=loudness_range_lu(mix, sample_rate))

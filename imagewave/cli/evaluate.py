@@ -1,4 +1,4 @@
-"""`imagewave eval`: score engines on a golden set; measure songs as music."""
+"""`imagewave eval`: score engines on a golden set; measure songs as music and as mixes."""
 
 from __future__ import annotations
 
@@ -40,6 +40,42 @@ def cmd_eval_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_mix(args: argparse.Namespace) -> int:
+    """Mix measures of finished jobs (a `compose` output dir each): band shares, drums, picture
+    match (with two or more jobs), loudness, true peak and loudness range."""
+    import numpy as np
+    import soundfile as sf
+
+    from imagewave.analysis import mix_measures, own_match_ranks, spectral_profile
+    from imagewave.contracts import layout
+
+    rows, mixes, effects = [], [], []
+    for job in map(Path, args.jobs):
+        mix, rate = sf.read(job / layout.MIX_WAV, dtype="float32")
+        drums_path = job / "stems" / "drums.flac"
+        drums = sf.read(drums_path, dtype="float32")[0] if drums_path.is_file() else None
+        rows.append({"job": str(job), **mix_measures(mix, rate, drums).as_dict()})
+        index = json.loads((job / layout.SFX_INDEX).read_text())
+        sounds = [sf.read(job / e["file"], dtype="float32") for e in index["effects"]]
+        joined = np.concatenate([s if s.ndim == 1 else s.mean(axis=1) for s, _ in sounds])
+        mixes.append(spectral_profile(mix, rate))
+        effects.append(spectral_profile(joined, sounds[0][1]))
+    if len(rows) >= 2:
+        for row, rank in zip(rows, own_match_ranks(mixes, effects), strict=True):
+            row["own_effects_rank"] = rank
+    for row in rows:
+        print(f"{row['job']}: 60-250 Hz {100 * row['low_60_250']:.1f}%, 2-6 kHz "
+              f"{100 * row['presence_2k_6k']:.1f}%, >6 kHz {100 * row['air_6k_up']:.1f}%, "
+              f"drums vs mix {row['drums_vs_mix_lu'] or float('nan'):.1f} LU, "
+              f"{row['loudness_lufs']:.2f} LUFS, {row['true_peak_dbtp']:.2f} dBTP, "
+              f"LRA {row['loudness_range_lu']:.1f} LU"
+              + (f", own effects rank {row['own_effects_rank']}/{len(rows)}"
+                 if "own_effects_rank" in row else ""))
+    if args.json:
+        print(json.dumps(rows))
+    return 0
+
+
 def cmd_eval_music(args: argparse.Namespace) -> int:
     from imagewave.music_metrics import evaluate_path, format_music_report
 
@@ -67,6 +103,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    choices=list(TimbreEngineName))
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(run=cmd_eval_scenes)
+    e = evals.add_parser("mix", help="measure finished songs (compose output dirs)")
+    e.add_argument("jobs", nargs="+", metavar="DIR")
+    e.add_argument("--json", action="store_true", help="also print the measures as JSON")
+    e.set_defaults(run=cmd_eval_mix)
     e = evals.add_parser("music", help="music metrics of MIDI files or song folders")
     e.add_argument("paths", nargs="+", metavar="PATH",
                    help="a .mid file, or a folder with arrangement.mid (+ mix.wav, stems/)")

@@ -96,9 +96,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     midi = load_midi(Path(args.midi).read_bytes(), max_notes=settings.max_midi_notes,
                      max_seconds=settings.max_midi_seconds)
     song = render_song(midi, instruments, role_overrides={}, sample_rate=settings.sample_rate,
-                       target_lufs=settings.target_lufs, true_peak_dbtp=settings.true_peak_dbtp)
+                       target_lufs=settings.target_lufs, true_peak_dbtp=settings.true_peak_dbtp,
+                       stems_dir=Path(args.stems) if args.stems else None,
+                       max_memory_bytes=settings.max_render_memory_mb * 2**20)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    sf.write(args.output, song.mix, song.sample_rate, subtype="FLOAT")
+    with sf.SoundFile(args.output, "w", samplerate=song.sample_rate, channels=2,
+                      subtype="FLOAT") as out:
+        for start in range(0, len(song.mix), 1 << 16):  # no interleaved copy of the whole song
+            out.write(song.mix[start:start + (1 << 16)])
     print(f"{args.output}\t{len(song.mix) / song.sample_rate:.1f} s\t"
           f"{song.loudness_lufs:.1f} LUFS")
     return 0
@@ -152,4 +157,5 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--instruments", required=True, metavar="DIR",
                    help="DIR/<role>/<role>.sfz for any subset of roles")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav")
+    p.add_argument("--stems", metavar="DIR", help="also write DIR/<stem>.flac")
     p.set_defaults(run=cmd_render)

@@ -14,7 +14,8 @@ names live here once, and each index file is read and written through its model.
                                                 <role>.json: InstrumentCard
     instruments/set_gm.sf2                      the whole set in one GM-mapped SF2 (render)
     arrangement.json, arrangement.mid           ArrangementIndex
-    mix.wav, mix.flac, stems/<role>.flac        the song
+    mix.wav, mix.flac, stems/<role>.flac        the song, and when the effects play in it
+      stems/ambience.flac, stems/effects.flac     its bed under the music and its events
 """
 
 from __future__ import annotations

@@ -129,11 +129,21 @@ class RenderRequest(BaseModel):
     role_overrides: dict[TrackIndex, Role] = Field(
         default_factory=dict, max_length=MAX_ROLE_OVERRIDES,
         description="MIDI track index → role, overriding the automatic map")
+    effects: list[FilePayload] = Field(
+        default_factory=list, max_length=16,
+        description="The scene's sound effects (WAV files, as the sfx stage wrote them): the "
+                    "ambience bed under the music and the events on its cues")
+    cues_s: list[float] = Field(
+        default_factory=list, max_length=2000,
+        description="Phrase ends and section changes (s) where effects play as events; empty: "
+                    "bar boundaries every 4-8 bars")
 
 
 class RenderResponse(BaseModel):
     mix: AudioPayload
-    files: list[FilePayload] = Field(description="mix.flac and stems/<role>.flac")
+    files: list[FilePayload] = Field(
+        description="mix.flac and stems/<stem>.flac (per role; ambience and effects when "
+                    "effects were given)")
     duration_s: float
     loudness_lufs: float | None = None
 

@@ -32,6 +32,10 @@ from services.render.playback.midi import load_midi
 from services.render.playback.sampler import render_song
 from services.render.settings import RenderSettings
 
+# The response holds the mix as a float WAV payload (8 bytes a frame), its base64 text and the
+# JSON that carries it (~11 each), and mix.flac (~4): counted against the memory budget.
+RESPONSE_BYTES_PER_FRAME = 36
+
 
 def _read_dir(root: Path) -> list[FilePayload]:
     return [FilePayload.from_bytes(p.relative_to(root).as_posix(), p.read_bytes())
@@ -112,6 +116,7 @@ class RenderServing:
     def render(self, request: RenderRequest) -> RenderResponse:
         midi = load_midi(request.midi.data(), max_notes=self.settings.max_midi_notes,
                          max_seconds=self.settings.max_midi_seconds)
+        effects = [_effect(payload, self.settings.sample_rate) for payload in request.effects]
         with self._work_dir("render-") as tmp:
             root = Path(tmp)
             sfz_paths = {}
@@ -121,17 +126,38 @@ class RenderServing:
             song = render_song(midi, sfz_paths, role_overrides=request.role_overrides,
                                sample_rate=self.settings.sample_rate,
                                target_lufs=self.settings.target_lufs,
-                               true_peak_dbtp=self.settings.true_peak_dbtp)
-        files = [FilePayload.from_bytes(layout.MIX_FLAC, _flac(song.mix, song.sample_rate))]
-        fonts = {role: payload.data() for role, payloads in request.instruments.items()
-                 for payload in payloads if payload.name == f"{role.value}.sf2"}
-        if len(fonts) > 1:  # a whole set (not one instrument's preview): one GM-mapped font
-            files.append(FilePayload.from_bytes(layout.INSTRUMENT_SET_FONT, gm_set_font(fonts)))
-        files += [FilePayload.from_bytes(layout.stem_file(role), _flac(stem, song.sample_rate))
-                  for role, stem in song.stems.items()]
+                               true_peak_dbtp=self.settings.true_peak_dbtp,
+                               effects=effects, cues_s=request.cues_s,
+                               stems_dir=root / "stems",
+                               max_memory_bytes=self.settings.max_render_memory_mb * 2**20,
+                               extra_bytes_per_frame=RESPONSE_BYTES_PER_FRAME)
+            files = [FilePayload.from_bytes(layout.MIX_FLAC, _flac(song.mix, song.sample_rate))]
+            files += [FilePayload.from_bytes(f"{layout.STEMS_DIR}/{name}.flac", path.read_bytes())
+                      for name, path in song.stems.items()]
+            fonts = {role: payload.data() for role, payloads in request.instruments.items()
+                     for payload in payloads if payload.name == f"{role.value}.sf2"}
+            if len(fonts) > 1:  # a whole set (not one instrument's preview): one GM-mapped font
+                files.append(FilePayload.from_bytes(layout.INSTRUMENT_SET_FONT,
+                                                    gm_set_font(fonts)))
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
                               files=files, duration_s=len(song.mix) / song.sample_rate,
                               loudness_lufs=song.loudness_lufs)
+
+
+def _effect(payload: FilePayload, sample_rate: int):
+    """An effect file as mono float32 at the render rate; a 4xx naming `effects` if unreadable."""
+    import numpy as np
+    import soxr
+
+    try:
+        samples, rate = sf.read(io.BytesIO(payload.data()), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises several types for broken files
+        raise InvalidInput(f"effects: {payload.name} is not a readable audio file: {exc}",
+                           field="effects") from exc
+    mono = to_mono(samples)
+    if rate != sample_rate and mono.size:
+        mono = soxr.resample(mono, rate, sample_rate)
+    return np.asarray(mono, np.float32)
 
 
 def _flac(samples, sample_rate: int) -> bytes:

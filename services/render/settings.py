@@ -17,3 +17,8 @@ class RenderSettings(BaseServiceSettings):
     true_peak_dbtp: float = Field(default=-1.0, le=0.0)
     max_midi_notes: int = Field(default=MAX_MIDI_NOTES, ge=1)
     max_midi_seconds: float = Field(default=MAX_MIDI_SECONDS, gt=0)
+    # 2048 MB: songs up to ~620 s render in the service (the mix travels back base64 in JSON);
+    # the generated arrangements (<= 600 s) always fit.
+    max_render_memory_mb: int = Field(
+        default=2048, ge=256,
+        description="A MIDI whose render would need more memory is refused (4xx naming midi)")

@@ -107,3 +107,16 @@ def test_only_causes_that_may_pass_on_a_second_try_are_worth_a_job_retry() -> No
     assert verdict(RuntimeError("a worker-side bug may be transient"))
     assert not verdict(ServiceFailed("invalid model reply"))  # same input, same reply
     assert not verdict(ServiceRejected("bad image", field="image"))
+
+
+def test_cues_come_from_the_arrangement_summary_when_it_has_them():
+    from types import SimpleNamespace
+
+    from gateway.pipeline import arrangement_cues
+
+    summary = SimpleNamespace(sections=[
+        {"start_s": 0.0, "phrase_end_s": [8.0, 16.0]},
+        SimpleNamespace(start_s=16.0, phrase_end_s=[24.0, 30.5]), {"start_s": 32.0}])
+    assert arrangement_cues(summary) == [8.0, 16.0, 24.0, 30.5, 32.0]
+    assert arrangement_cues(SimpleNamespace()) == []  # an older summary: bar lines instead
+    assert arrangement_cues(None) == []  # an uploaded MIDI

@@ -137,3 +137,34 @@ def test_steady_sounds_agree_and_a_steady_one_differs_from_a_swell() -> None:
     assert abs(envelope_correlation(hiss, swell, SR)) < 0.3  # steady vs a swell: unrelated
     wobble = hiss * (1 + 0.5 * np.sin(2 * np.pi * 1.5 * t))
     assert envelope_correlation(wobble, hum * (1 + 0.5 * np.sin(2 * np.pi * 1.5 * t)), SR) > 0.95
+
+
+def test_mix_measures_on_known_signals():
+    from imagewave.analysis import (
+        band_energy_shares,
+        loudness_range_lu,
+        own_match_ranks,
+        spectral_profile,
+        true_peak_dbtp,
+    )
+
+    rate = 48_000
+    t = np.arange(4 * rate) / rate
+    low = np.sin(2 * np.pi * 110 * t)
+    shares = band_energy_shares(low, rate)
+    assert shares["low_60_250"] > 0.99 and shares["presence_2k_6k"] < 0.01
+    bright = np.sin(2 * np.pi * 3000 * t)
+    assert band_energy_shares(bright, rate)["presence_2k_6k"] > 0.99
+    # Two 10 s sections 10 dB apart: a loudness range near 10 LU; a steady tone: near 0.
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(20 * rate) * 0.1
+    noise[10 * rate:] *= 10 ** (-10 / 20)
+    assert 8.0 < loudness_range_lu(noise, rate) < 11.0
+    assert loudness_range_lu(rng.standard_normal(20 * rate) * 0.1, rate) < 1.0
+    # A sine at a quarter of the rate sampled off its peaks: true peak above the sample peak.
+    over = 0.9 * np.sin(np.pi / 2 * np.arange(rate) + np.pi / 4)
+    assert true_peak_dbtp(over, rate) > 20 * np.log10(np.abs(over).max()) + 2.5
+    # Profiles: each sound is closest to itself.
+    sounds = [low + 0.1 * rng.standard_normal(len(t)), bright, rng.standard_normal(len(t))]
+    profiles = [spectral_profile(s, rate) for s in sounds]
+    assert own_match_ranks(profiles, profiles) == [1, 1, 1]

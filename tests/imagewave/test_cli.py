@@ -83,6 +83,22 @@ def test_stage_commands_chain_from_scene_to_song(tmp_path):
     song, rate = sf.read(tmp_path / "song.wav")
     assert rate == 48_000 and len(song) / rate >= 4.0 and np.abs(song).max() > 0.01
 
+    # The song's stems, then `eval mix` on it as a job (mix, stems, the effect it came from).
+    job = tmp_path / "job"
+    result = imagewave("render", str(tmp_path / "song.mid"), "--instruments",
+                       str(tmp_path / "instruments"), "-o", str(job / "mix.wav"),
+                       "--stems", str(job / "stems"))
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in (job / "stems").glob("*.flac")} == {"bass.flac", "drums.flac"}
+    (job / "sfx").mkdir()
+    (job / "sfx" / effect.name).write_bytes(effect.read_bytes())
+    (job / "sfx" / "index.json").write_text(json.dumps(
+        {"effects": [{"source_index": 0, "name": "hammer", "file": f"sfx/{effect.name}"}]}))
+    result = imagewave("eval", "mix", str(job), "--json")
+    assert result.returncode == 0, result.stderr
+    measures = json.loads(result.stdout.strip().splitlines()[-1])[0]
+    assert abs(measures["loudness_lufs"] - -14.0) < 1.0 and measures["true_peak_dbtp"] <= -1.0
+    assert 0 < measures["low_60_250"] < 1 and abs(measures["drums_vs_mix_lu"]) < 12
 
 def test_eval_music_measures_a_midi_and_names_a_bad_path(tmp_path):
     from imagewave.contracts.scene import Mood

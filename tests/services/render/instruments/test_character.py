@@ -39,7 +39,7 @@ def card(sfz_path: Path) -> InstrumentCard:
 def render(sfz_path: Path, role: Role, notes, *, velocity: int = 100) -> np.ndarray:
     song = render_song(single_notes_midi(notes, velocity=velocity), {role: sfz_path},
                        role_overrides={0: role}, sample_rate=RATE, target_lufs=-14.0,
-                       true_peak_dbtp=-1.0)
+                       true_peak_dbtp=-1.0, audition=True)
     return song.mix.mean(axis=1)
 
 

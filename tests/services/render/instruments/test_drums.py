@@ -60,7 +60,7 @@ def _render_keys(instruments, keys):
     midi = single_notes_midi([(k, i * spacing_s, i * spacing_s + 0.1)
                               for i, k in enumerate(keys)], is_drum=True)
     song = render_song(midi, {Role.drums: instruments[Role.drums]}, role_overrides={},
-                       sample_rate=RATE, target_lufs=-14.0, true_peak_dbtp=-1.0)
+                       sample_rate=RATE, target_lufs=-14.0, true_peak_dbtp=-1.0, audition=True)
     return [song.mix[int(i * spacing_s * RATE):int((i + 1) * spacing_s * RATE)]
             for i in range(len(keys))]
 

@@ -90,7 +90,7 @@ def test_single_notes_in_tune_across_range(instruments, role):
     midi = single_notes_midi([(k, i * spacing_s, i * spacing_s + 1.0)
                               for i, k in enumerate(keys)], program=0)
     song = render_song(midi, {role: instruments[role]}, role_overrides={0: role},
-                       sample_rate=RATE, target_lufs=-14.0, true_peak_dbtp=-1.0)
+                       sample_rate=RATE, target_lufs=-14.0, true_peak_dbtp=-1.0, audition=True)
     for i, key in enumerate(keys):
         segment = song.mix[int(i * spacing_s * RATE):int((i * spacing_s + 1.0) * RATE)]
         voiced, cents = pyin_pitch(segment, RATE, key)
@@ -110,7 +110,7 @@ def test_pitched_source_keeps_its_pitch_estimate_and_plays_in_tune(tmp_path):
     assert "pitched source" in sfz_path.read_text()
     midi = single_notes_midi([(40, 0.0, 1.0), (57, 1.6, 2.6)], program=33)
     song = render_song(midi, {Role.bass: sfz_path}, role_overrides={}, sample_rate=RATE,
-                       target_lufs=-14.0, true_peak_dbtp=-1.0)
+                       target_lufs=-14.0, true_peak_dbtp=-1.0, audition=True)
     for key, start in ((40, 0.0), (57, 1.6)):
         voiced, cents = pyin_pitch(song.mix[int(start * RATE):int((start + 1.0) * RATE)], RATE,
                                    key)
@@ -150,7 +150,7 @@ def test_sfz_plays_in_sfizz_like_in_our_sampler(instruments, role):
 
     ours = render_song(single_notes_midi([(key, 0.0, 1.0)]), {role: instruments[role]},
                        role_overrides={0: role}, sample_rate=RATE, target_lufs=-14.0,
-                       true_peak_dbtp=-1.0).mix
+                       true_peak_dbtp=-1.0, audition=True).mix
     # Same envelope shape: RMS per 20 ms agrees (normalised; our mix is mastered).
     hop = RATE // 50
     frames = min(len(ours), len(sfizz_audio)) // hop
@@ -196,7 +196,7 @@ def test_silent_source_still_builds_a_playable_instrument(tmp_path):
                                 tmp_path)
     song = render_song(single_notes_midi([(52, 0.0, 1.0)], program=24), {Role.guitar: sfz_path},
                        role_overrides={}, sample_rate=RATE, target_lufs=-14.0,
-                       true_peak_dbtp=-1.0)
+                       true_peak_dbtp=-1.0, audition=True)
     assert np.abs(song.mix).max() > 0.1
 
 
@@ -223,7 +223,7 @@ def test_noisy_voice_in_bursts_plays_in_tune_across_range(tmp_path):
     midi = single_notes_midi([(k, i * 1.6, i * 1.6 + 1.0) for i, k in enumerate(keys)],
                              program=24)
     song = render_song(midi, {Role.guitar: sfz_path}, role_overrides={}, sample_rate=RATE,
-                       target_lufs=-14.0, true_peak_dbtp=-1.0)
+                       target_lufs=-14.0, true_peak_dbtp=-1.0, audition=True)
     for i, key in enumerate(keys):
         note = song.mix[int(i * 1.6 * RATE):int((i * 1.6 + 1.0) * RATE)]
         voiced, cents = pyin_pitch(note, RATE, key)
