@@ -62,6 +62,10 @@ CLOSE_UP_EVIDENCE = 0.6
 OUTDOOR_KINDS = frozenset({"animal", "vehicle", "building", "structure", "plant", "place",
                            "person"})
 OUTDOOR_STRAY_OBJECT = 0.75
+# Outdoors, a building or structure class with no straight edges in the picture is texture
+# (a tiled roof "seen" in the waves) unless the classifier is this sure.
+UNBUILT_EDGE_FLOOR = 0.05
+LARGE_STRUCTURES = frozenset({"building"})
 # How much a place the regions show adds to its vote, per unit of region strength.
 REGION_PLACE_WEIGHT = 0.6
 # Region sources already said by a source of these words.
@@ -253,7 +257,9 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
             continue
         indoor_thing = (family.kind not in OUTDOOR_KINDS
                         or family.places.get("indoor", 0.0) >= 0.5)
-        if outdoors and indoor_thing and weight < OUTDOOR_STRAY_OBJECT:
+        unbuilt = (family.kind in LARGE_STRUCTURES and landscape is not None
+                   and landscape.straight_edges < UNBUILT_EDGE_FLOOR)
+        if outdoors and (indoor_thing or unbuilt) and weight < OUTDOOR_STRAY_OBJECT:
             continue
         class_name = knowledge.top_class_name(int(index), mean_probs)
         candidates.append(Candidate(family, weight, class_name))
@@ -276,6 +282,9 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
     # 4. Materials seen everywhere but in no confident object (planks, leaf litter).
     named = {m for c in candidates for m in c.family.materials}
     dominated = bool(candidates) and candidates[0].evidence >= SURFACE_MAX_OBJECT
+    # Outdoors, the regions say what the ground is (sand, snow, grass, water); the classifier's
+    # materials in a landscape are mostly its texture.
+    dominated = dominated or (landscape is not None and landscape.place is not None)
     for material in () if dominated else ("wood", "leaves", "stone"):
         mass = float(sum(evidence[i] for i, f in enumerate(knowledge.families)
                          if material in f.materials))
@@ -293,7 +302,7 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
         # the evidence also says street (a city at night has no crickets worth naming), and
         # not behind a close-up of something else (the picture is about that thing).
         close_up = bool(candidates) and candidates[0].evidence >= CLOSE_UP_EVIDENCE
-        crowded = landscape is not None and landscape.crowded
+        crowded = landscape is not None and (landscape.crowded or landscape.stormy)
         natural = (place.id in NATURAL_PLACES and not stats.is_monochrome
                    and votes["street"] < PLACE_FLOOR and not close_up and not crowded)
         for ambience in place.ambience:

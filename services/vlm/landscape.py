@@ -25,7 +25,7 @@ BUILT_FLOOR = 0.15
 RAIN_FLOOR = 0.3
 FOG_FLOOR = 0.5
 STORM_FLOOR = 0.5
-CROWD_MIN_PEOPLE = 8
+CROWD_MIN_PEOPLE = 10
 # Waves this frequent (foam share of the water) make it the sea rather than a lake.
 SEA_WAVES = 0.03
 
@@ -37,6 +37,9 @@ class LandscapeEvidence:
     sources: list[tuple[str, float]] = field(default_factory=list)  # (regions.toml id, conf.)
     outdoors: bool = False
     crowded: bool = False
+    stormy: bool = False  # rain or thunder: birds and insects keep quiet
+    straight_edges: float = 0.0  # share of the picture with building-like edges
+    sunset: bool = False  # a warm, low sun in an open sky
 
     def add(self, source_id: str, confidence: float) -> None:
         self.sources.append((source_id, round(min(max(confidence, 0.3), 0.95), 3)))
@@ -48,7 +51,9 @@ def _strength(fraction: float, full: float) -> float:
 
 
 def read_landscape(reading: RegionReading) -> LandscapeEvidence:
-    evidence = LandscapeEvidence(outdoors=reading.outdoors)
+    evidence = LandscapeEvidence(outdoors=reading.outdoors, straight_edges=reading.built,
+                                 sunset=reading.landscape and reading.sunset >= 0.5
+                                 and reading.night < 0.5)
     if reading.people >= CROWD_MIN_PEOPLE:
         evidence.crowded = True
         evidence.add("crowd", 0.4 + 0.5 * min(1.0, reading.people / 30))
@@ -59,21 +64,24 @@ def read_landscape(reading: RegionReading) -> LandscapeEvidence:
         return evidence
     landscape = reading.landscape
     watery = reading.water >= WATER_FLOOR
+    # The sea has surf, a beach, rocks or storms; a mirror-still surface is a lake's.
+    mirror = reading.reflection >= 0.7
     seaside = watery and landscape and (
-        reading.waves >= SEA_WAVES or reading.sand >= SAND_FLOOR or reading.rock >= ROCK_FLOOR
-        or reading.storm >= STORM_FLOOR)
+        (reading.waves >= SEA_WAVES and not mirror) or reading.sand >= SAND_FLOOR
+        or reading.rock >= ROCK_FLOOR or reading.storm >= STORM_FLOOR)
 
     # 1. Where: the dominant region decides the place.
     places: list[tuple[str, float]] = []
     if reading.close_up_water:
         # A frame of water: rough under a storm, rippling otherwise.
-        evidence.add("sea" if reading.storm >= STORM_FLOOR else "ripples",
-                     _strength(reading.water, 0.8))
+        rough = reading.storm >= STORM_FLOOR
+        evidence.add("sea" if rough else "ripples", _strength(reading.water, 0.8))
+        places.append(("sea" if rough else "water", 0.5))
     elif watery and landscape:
         strength = _strength(reading.water, 0.4)
-        places.append(("sea" if seaside else "lake" if reading.reflection >= 0.7 else "water",
-                       strength))
-    if landscape and reading.built >= BUILT_FLOOR:
+        places.append(("sea" if seaside else "lake" if mirror else "water", strength))
+    skyline = landscape or reading.sky >= 0.1
+    if skyline and reading.built >= BUILT_FLOOR:
         places.append(("street", _strength(reading.built, 0.4)))
     if landscape and reading.snow >= SNOW_FLOOR:
         places.append(("snow", _strength(reading.snow, 0.5)))
@@ -92,7 +100,8 @@ def read_landscape(reading: RegionReading) -> LandscapeEvidence:
     if landscape and reading.sand >= SAND_FLOOR:
         evidence.add("beach" if watery else "dunes", _strength(reading.sand, 0.4))
     urban = reading.built >= BUILT_FLOOR or evidence.crowded
-    if landscape and reading.rock >= ROCK_FLOOR and not urban:
+    foggy = reading.fog >= FOG_FLOOR  # grey ground in fog is no evidence of rock
+    if landscape and reading.rock >= ROCK_FLOOR and not urban and not foggy:
         evidence.add("shore_rocks" if watery else "mountain_rocks", _strength(reading.rock, 0.3))
     if landscape and reading.snow >= SNOW_FLOOR:
         evidence.add("snow", _strength(reading.snow, 0.5))
@@ -102,9 +111,11 @@ def read_landscape(reading: RegionReading) -> LandscapeEvidence:
     # 3. Weather and light.
     if reading.rain >= RAIN_FLOOR:
         evidence.add("rain", reading.rain * 0.9)
+        evidence.stormy = True
     if reading.storm >= STORM_FLOOR or reading.lightning:
         evidence.add("thunder", 0.9 if reading.lightning else reading.storm * 0.8)
         evidence.add("storm_wind", 0.6)
+        evidence.stormy = True
     if reading.fog >= FOG_FLOOR:
         evidence.add("fog", reading.fog * 0.8)
     if landscape and evidence.place is None and not evidence.sources:

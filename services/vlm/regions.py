@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 from scipy import ndimage
 
 ANALYSIS_LONG_SIDE_PX = 192
@@ -66,7 +66,8 @@ class RegionReading:
 
     @property
     def outdoors(self) -> bool:
-        return (self.landscape or self.close_up_water or self.foliage >= 0.5
+        skyline = self.sky >= 0.1 and self.built >= 0.15
+        return (self.landscape or skyline or self.close_up_water or self.foliage >= 0.5
                 or self.grass >= 0.5)
 
 
@@ -122,12 +123,12 @@ def _rain_strength(image: Image.Image) -> float:
     return float(np.clip((streak.mean() - 0.004) / 0.02, 0.0, 1.0))
 
 
-def _best_mirror(luma: np.ndarray, sky_end_row: int, h: int) -> tuple[float, int]:
-    """(correlation, row) of the best mirror axis under the sky: still water doubles the shapes
-    above it. Row means are removed first, so a sky brightening towards a darkening field (a
-    plain vertical gradient) is no mirror."""
-    best, best_row = 0.0, h
-    for axis in range(max(sky_end_row, h // 5), int(0.85 * h)):
+def _best_mirror(luma: np.ndarray, sky_end_row: int, h: int) -> tuple[float, int, int]:
+    """(correlation, row, span in rows) of the best mirror axis under the sky: still water
+    doubles the shapes above it. Row means are removed first, so a sky brightening towards a
+    darkening field (a plain vertical gradient) is no mirror."""
+    best, best_row, best_span = 0.0, h, 0
+    for axis in range(max(sky_end_row, h // 5), int(0.85 * h), 2):
         span = min(axis - sky_end_row // 2, h - axis, h // 4)
         if span < 6:
             continue
@@ -135,12 +136,13 @@ def _best_mirror(luma: np.ndarray, sky_end_row: int, h: int) -> tuple[float, int
         mirrored = luma[axis:axis + span]
         a = above - above.mean(axis=1, keepdims=True)
         b = mirrored - mirrored.mean(axis=1, keepdims=True)
-        if a.std() < 0.03 or b.std() < 0.01:
+        energy_a, energy_b = float((a * a).mean()), float((b * b).mean())
+        if energy_a < 0.03 ** 2 or energy_b < 0.01 ** 2:
             continue
-        corr = float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+        corr = float((a * b).mean() / np.sqrt(energy_a * energy_b))
         if corr > best:
-            best, best_row = corr, axis
-    return best, best_row
+            best, best_row, best_span = corr, axis, span
+    return best, best_row, best_span
 
 
 def _blobs_narrower_than(mask: np.ndarray, max_width_px: float) -> np.ndarray:
@@ -237,7 +239,7 @@ def read_regions(image: Image.Image) -> RegionReading:
     dy[:-1, :] = np.abs(np.diff(luma, axis=0))
     across = _box(dx, 5)  # luma changes from left to right: vertical structure
     down = _box(dy, 5)  # changes from top to bottom: horizontal structure (waves, strata)
-    calm = ndimage.median_filter(rgb, size=(3, 3, 1))
+    calm = np.asarray(small.filter(ImageFilter.MedianFilter(3)), dtype=np.float32) / 255.0
     cdx = np.zeros_like(luma)
     cdy = np.zeros_like(luma)
     cdx[:, :-1] = np.abs(np.diff(calm, axis=1)).max(axis=-1)
@@ -316,9 +318,11 @@ def read_regions(image: Image.Image) -> RegionReading:
             if water.any() and sky_rim.any() and float(np.abs(
                     rgb[water].mean(axis=0) - rgb[sky_rim].mean(axis=0)).max()) < 0.08:
                 water = np.zeros_like(water)
-        reflection, axis = _best_mirror(luma, band_top, h)
+        reflection, axis, span = _best_mirror(luma, band_top, h)
         if reflection >= 0.7:
-            water = water | ground_rows & (rows >= axis / h) & ~_touching_bottom(green & ~blue)
+            mirror_rows = np.zeros_like(water)
+            mirror_rows[axis:axis + span] = True
+            water = water | (ground_rows & mirror_rows & ~_touching_bottom(green & ~blue))
     elif horizon is None:
         frame_blue = float(blue.mean())
         ripples = float((flat_structure & blue & ~smooth).mean())
@@ -363,7 +367,7 @@ def read_regions(image: Image.Image) -> RegionReading:
 
     # 6. People: small skin-coloured blobs standing out from what is around them.
     skin = (hue >= 5) & (hue < 32) & (sat > 0.25) & (sat < 0.65) & (val > 0.45)
-    skin_ish = (hue < 50) & (sat > 0.12) & (val > 0.3)
+    skin_ish = (hue < 50) & (sat > 0.18) & (val > 0.3)
     people = 0
     if 0.002 < float(skin.mean()) < 0.25:
         people = _compact_blobs(skin, skin_ish, 3, max(8, h * w // 300))

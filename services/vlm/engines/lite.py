@@ -84,6 +84,8 @@ def _weather_words(landscape: LandscapeEvidence) -> str:
         return ", in the rain"
     if "fog" in said:
         return ", in fog"
+    if landscape.sunset:
+        return ", under a low, warm sun"
     return ""
 
 
