@@ -98,27 +98,31 @@ def _small_blobs(mask: np.ndarray, min_px: int, max_px: int) -> int:
 def _rain_strength(image: Image.Image) -> float:
     """Share of pixels on thin pale near-vertical streaks, if they cover most of the picture."""
     scale = RAIN_LONG_SIDE_PX / max(image.size)
-    size = (max(8, round(image.width * scale)), max(8, round(image.height * scale)))
+    size = (max(16, round(image.width * scale)), max(16, round(image.height * scale)))
     small = image.resize(size, Image.BILINEAR)
     luma = np.asarray(small.convert("L"), dtype=np.float32) / 255.0
     sat = np.asarray(small.convert("HSV"), dtype=np.float32)[..., 1] / 255.0
-    # A streak pixel is brighter than the pixels two to either side, and so is a pixel on the
-    # row below (allowing a slant of one pixel): a short thin line falling down.
-    centre = luma[1:-3, 2:-2]
-    ridge = (centre - np.maximum(luma[1:-3, :-4], luma[1:-3, 4:])) > 0.04
-    below = luma[3:-1, 1:-1]
-    below_ridge = np.zeros_like(ridge)
-    for shift in (0, 1, 2):
-        b = below[:, shift:shift + ridge.shape[1]]
-        side = np.maximum(luma[3:-1, shift:shift + ridge.shape[1]],
-                          luma[3:-1, shift + 2:shift + 2 + ridge.shape[1]])
-        below_ridge |= (b - side) > 0.04
-    streak = ridge & below_ridge & (sat[1:-3, 2:-2] < 0.25)
+    # A ridge pixel is brighter than the pixels two to either side; a streak pixel is a pale
+    # ridge continued two and four rows below (allowing a slant): a short thin falling line.
+    ridge = np.zeros_like(luma, dtype=bool)
+    ridge[:, 2:-2] = (luma[:, 2:-2] - np.maximum(luma[:, :-4], luma[:, 4:])) > 0.04
+
+    def continued(rows_down: int, slant: int) -> np.ndarray:
+        out = np.zeros_like(ridge)
+        for shift in range(-slant, slant + 1):
+            moved = np.roll(ridge, (-rows_down, shift), axis=(0, 1))
+            moved[-rows_down:] = False
+            out |= moved
+        return out
+
+    streak = ridge & continued(2, 1) & continued(4, 2) & (sat < 0.25)
+    # In noise or fine texture ridges are everywhere and rarely continue; in rain most do.
+    if streak.sum() < 0.4 * max(1, ridge.sum()):
+        return 0.0
     h, w = streak.shape
     quadrants = [streak[:h // 2, :w // 2], streak[:h // 2, w // 2:],
                  streak[h // 2:, :w // 2], streak[h // 2:, w // 2:]]
-    spread = sum(q.mean() > 0.004 for q in quadrants)
-    if spread < 3:
+    if sum(q.mean() > 0.004 for q in quadrants) < 3:
         return 0.0
     return float(np.clip((streak.mean() - 0.004) / 0.02, 0.0, 1.0))
 
@@ -268,7 +272,7 @@ def read_regions(image: Image.Image) -> RegionReading:
     # much smoother than what lies below it.
     third = max(1, h // 3)
     if (blue[:third].mean() > 0.8 and blue[-third:].mean() > 0.8 and float(luma.mean()) > 0.25
-            and texture[:third].mean() > 0.6 * texture[-third:].mean()):
+            and edge_row >= 0.6 * h and texture[:third].mean() > 0.6 * texture[-third:].mean()):
         sky = np.zeros_like(sky)
     sky_filled = ndimage.binary_fill_holes(sky)
     sky_fraction = float(sky_filled.mean())
@@ -396,9 +400,11 @@ def read_regions(image: Image.Image) -> RegionReading:
         storm = float(np.clip((0.42 - top_mean) / 0.15, 0.0, 1.0))
     if lightning:
         storm = max(storm, 0.8)
+    # Fog: bright, colourless and soft, yet with faint shapes in it (a blank frame is no
+    # evidence of anything).
     fog = 0.0
-    if float(sat.mean()) < 0.12 and brightness > 0.5 and float(luma.std()) < 0.12 and \
-            float(texture.mean()) < 0.05:
+    if float(sat.mean()) < 0.12 and brightness > 0.5 and 0.015 < float(luma.std()) < 0.12 \
+            and float(texture.mean()) < 0.05:
         fog = float(np.clip((0.12 - float(luma.std())) / 0.08 + 0.3, 0.0, 1.0))
 
     return RegionReading(
