@@ -32,7 +32,7 @@ from services.vlm.engines.lite import LiteDescribeEngine  # noqa: E402
 from services.vlm.regions import read_regions  # noqa: E402
 from services.vlm.settings import VlmSettings  # noqa: E402
 
-DEFAULT_GOLDEN = REPO.parent / "shared" / "golden" / "dev.json"
+DEFAULT_GOLDEN = REPO / "tests" / "data" / "golden" / "dev.json"
 TARGET_MS = 200.0  # issue 14: "well under 200 ms per picture on CPU after load"
 
 
