@@ -74,9 +74,10 @@ class JobRecord:
     options: JobOptions
     stages: list[StageView]
     error: JobError | None
-    input_image: str
+    input_image: str  # "" when the job was given a scene and no picture
     input_midi: str | None
     owner: str | None
+    parent: str | None = None  # the job this one remixes
 
 
 class JobStore:
@@ -98,7 +99,7 @@ class JobStore:
 
     def create(self, job_id: str, options: JobOptions, *, input_image: str,
                input_midi: str | None = None, owner: str | None = None,
-               pipeline=None) -> JobRecord:
+               parent: str | None = None, pipeline=None) -> JobRecord:
         """Write a queued job; with `pipeline`, only add the commands to it (the caller
         executes it, e.g. together with the RQ enqueue). Returns the record as written."""
         now = time.time()
@@ -110,6 +111,7 @@ class JobStore:
             "input_image": input_image,
             "input_midi": input_midi or "",
             "owner": owner or "",
+            "parent": parent or "",
         }
         stages = [StageView(name=s) for s in StageName]
         fields |= {f"stage:{view.name.value}": view.model_dump_json() for view in stages}
@@ -125,7 +127,7 @@ class JobStore:
             pipe.execute()
         return JobRecord(id=job_id, status=JobStatus.queued, created_at=now, updated_at=now,
                          options=options, stages=stages, error=None, input_image=input_image,
-                         input_midi=input_midi, owner=owner)
+                         input_midi=input_midi, owner=owner, parent=parent)
 
     def active_count(self) -> int:
         """Jobs queued or running: the queue depth backpressure is measured in."""
@@ -170,6 +172,7 @@ class JobStore:
             input_image=data["input_image"],
             input_midi=data.get("input_midi") or None,
             owner=data.get("owner") or None,
+            parent=data.get("parent") or None,
         )
 
     def owner(self, job_id: str) -> str | None:

@@ -33,7 +33,7 @@ def job_view(store: ArtifactStore, record: JobRecord, *, fresh: bool = False) ->
     ]
     return JobView(id=record.id, status=record.status, created_at=record.created_at,
                    updated_at=record.updated_at, options=record.options, stages=record.stages,
-                   error=record.error, artifacts=artifacts)
+                   error=record.error, artifacts=artifacts, parent=record.parent)
 
 
 def get_record(state: GatewayState, job_id: str) -> JobRecord:

@@ -112,13 +112,26 @@ def _upload(value: ImageInput | None, default_name: str) -> tuple[str, Any] | No
     return (Path(getattr(value, "name", default_name)).name, value.read())
 
 
-def _job_form(image: ImageInput, midi: ImageInput | None,
-              options: OptionsInput) -> tuple[dict, dict]:
+def _scene_json(scene: str | Path | dict | None) -> str | None:
+    """A scene document as JSON text: from a dict, a JSON string, or a .json file's path."""
+    if scene is None or isinstance(scene, str) and scene.lstrip().startswith("{"):
+        return scene
+    if isinstance(scene, dict):
+        return json.dumps(scene)
+    return Path(scene).read_text()
+
+
+def _job_form(image: ImageInput, midi: ImageInput | None, options: OptionsInput,
+              scene: str | Path | dict | None = None) -> tuple[dict, dict]:
     files = {"image": _upload(image, "image")}
     if midi is not None:
         files["midi"] = _upload(midi, "arrangement.mid")
-    options_json = _options_json(options)
-    return files, ({"options": options_json} if options_json else {})
+    data = {}
+    if options_json := _options_json(options):
+        data["options"] = options_json
+    if (scene_json := _scene_json(scene)) is not None:
+        data["scene"] = scene_json
+    return files, data
 
 
 class _SseParser:
@@ -167,10 +180,24 @@ class Client:
         self.http.close()
 
     def submit(self, image: ImageInput, *, midi: ImageInput | None = None,
-               options: OptionsInput = None) -> JobView:
-        files, data = _job_form(image, midi, options)
+               options: OptionsInput = None, scene: str | Path | dict | None = None) -> JobView:
+        """Queue a job; with `scene` (dict, JSON text or a .json path) the picture is not
+        described and these sources are used."""
+        files, data = _job_form(image, midi, options, scene)
         return JobView.model_validate_json(_check(self.http.post("/jobs", files=files,
                                                                  data=data)).content)
+
+    def remix(self, job_id: str, *, options: dict | None = None,
+              scene: str | Path | dict | None = None) -> JobView:
+        """A new job from a finished one: `options` override the parent's, an edited `scene`
+        makes the sounds again; unchanged stages are reused."""
+        body: dict[str, Any] = {}
+        if options is not None:
+            body["options"] = options
+        if (scene_json := _scene_json(scene)) is not None:
+            body["scene"] = json.loads(scene_json)
+        return JobView.model_validate_json(_check(self.http.post(
+            f"/jobs/{job_id}/remix", json=body)).content)
 
     def get(self, job_id: str) -> JobView:
         return JobView.model_validate_json(_check(self.http.get(f"/jobs/{job_id}")).content)
@@ -262,8 +289,9 @@ class AsyncClient:
         await self.http.aclose()
 
     async def submit(self, image: ImageInput, *, midi: ImageInput | None = None,
-                     options: OptionsInput = None) -> JobView:
-        files, data = _job_form(image, midi, options)
+                     options: OptionsInput = None,
+                     scene: str | Path | dict | None = None) -> JobView:
+        files, data = _job_form(image, midi, options, scene)
         response = await self.http.post("/jobs", files=files, data=data)
         return JobView.model_validate_json(_check(response).content)
 
@@ -386,6 +414,9 @@ def add_submit_arguments(parser) -> None:
     parser.add_argument("--server", default=DEFAULT_SERVER, metavar="URL",
                         help=f"the gateway (default {DEFAULT_SERVER})")
     parser.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
+    parser.add_argument("--scene", metavar="SCENE.json",
+                        help="use this scene (the format of scene.json) instead of describing "
+                             "the picture")
     parser.add_argument("--seconds", type=float, help="song length")
     parser.add_argument("--sfx-seconds", type=float, help="each sound effect's length")
     parser.add_argument("--seed", type=int)
@@ -425,7 +456,8 @@ def _submit(args) -> int:
             options[field] = getattr(args, name)
     out_dir = Path(getattr(args, "output", None) or ".")
     with Client(args.server, api_key=getattr(args, "api_key", None)) as client:
-        job = client.submit(args.image, midi=getattr(args, "midi", None), options=options)
+        job = client.submit(args.image, midi=getattr(args, "midi", None), options=options,
+                            scene=getattr(args, "scene", None))
         print(f"job {job.id}: {args.server.rstrip('/')}/jobs/{job.id}", file=sys.stderr)
         bars = _ProgressBars(sys.stderr)
         try:

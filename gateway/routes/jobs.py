@@ -1,11 +1,12 @@
-"""POST /jobs, GET /jobs/{id}, GET /jobs/{id}/artifacts/{name}, DELETE /jobs/{id}."""
+"""POST /jobs, POST /jobs/{id}/remix, GET /jobs/{id}, GET /jobs/{id}/artifacts/{name},
+DELETE /jobs/{id}."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Body, File, Form, Header, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -18,14 +19,16 @@ from gateway.jobs import JobRecord, new_job_id
 from gateway.limits import check_admission, check_free_disk
 from gateway.queue import enqueue_job
 from gateway.quotas import check_quota, forget_usage, record_usage
-from gateway.uploads import check_image, check_midi, parse_options, read_limited
+from gateway.remix import first_changed_stage, merge_options, reuse_parent_artifacts
+from gateway.uploads import check_image, check_midi, parse_options, parse_scene, read_limited
 from gateway.views import error_responses, get_record, job_view, submit_responses
 from gateway.webhook_targets import AllowList, check_url
 from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import InvalidArtifactName
 from imagewave.contracts import layout
-from imagewave.contracts.jobs import JobOptions, JobStatus, JobView
-from imagewave.errors import NotFound
+from imagewave.contracts.jobs import ErrorResponse, JobOptions, JobStatus, JobView, RemixRequest
+from imagewave.contracts.scene import Scene
+from imagewave.errors import Conflict, InvalidImage, NotFound
 
 router = APIRouter(tags=["jobs"])
 
@@ -35,10 +38,15 @@ router = APIRouter(tags=["jobs"])
 async def create_job(
     state: StateDep,
     owner: OwnerDep,
-    image: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF, up to 20 MB")],
+    image: Annotated[UploadFile | None, File(
+        description="JPEG, PNG, WebP or GIF, up to 20 MB; may be left out when `scene` is "
+                    "given")] = None,
     midi: Annotated[UploadFile | None, File(description="Optional arrangement (.mid)")] = None,
     options: Annotated[str | None, Form(description="JobOptions as JSON",
                                         examples=['{"audio_length_in_s": 20, "seed": 7}'])] = None,
+    scene: Annotated[str | None, Form(
+        description="A scene document as JSON (the format of scene.json): the picture is not "
+                    "described, these sources are used")] = None,
     idempotency_key: Annotated[str | None, Header(
         alias=idempotency.HEADER, description="Retrying with the same key and body returns the "
                                               "same job instead of making another",
@@ -50,9 +58,13 @@ async def create_job(
     job_options = parse_options(options)
     if job_options.webhook_url is not None:
         check_url(job_options.webhook_url, AllowList.parse(settings.webhook_allow_hosts))
-    image_bytes = await read_limited(image, settings.max_upload_bytes, "image")
+    user_scene = parse_scene(scene)
+    if image is None and user_scene is None:
+        raise InvalidImage("an image is required unless a scene is given", field="image")
+    image_bytes = await read_limited(image, settings.max_upload_bytes, "image") if image else None
     midi_bytes = await read_limited(midi, settings.max_midi_bytes, "midi") if midi else None
-    submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key)
+    submission = Submission(job_options, image_bytes, midi_bytes, owner, idempotency_key,
+                            user_scene)
     # Content checks, files and Redis in one trip to the thread pool, off the event loop.
     record, replayed = await run_in_threadpool(_admit, state, submission)
     headers = {"Location": f"/jobs/{record.id}"}
@@ -67,26 +79,30 @@ async def create_job(
 @dataclass(frozen=True)
 class Submission:
     options: JobOptions
-    image: bytes
+    image: bytes | None
     midi: bytes | None
     owner: str | None
     idempotency_key: str | None
+    scene: Scene | None = None
 
 
 def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool]:
     """Content checks, limits, idempotency, then files, record and queue entry;
     returns (record, replayed)."""
     settings = state.settings
-    suffix = check_image(submission.image, settings.max_image_pixels)
+    image_name = ""
+    if submission.image is not None:
+        image_name = layout.input_image(check_image(submission.image, settings.max_image_pixels))
     if submission.midi is not None:
         check_midi(submission.midi, max_notes=settings.max_midi_notes,
                    max_seconds=settings.max_midi_seconds)
-    image_name = layout.input_image(suffix)
     job_id, key, owner = new_job_id(), submission.idempotency_key, submission.owner
     if key is not None:
-        # The parsed options, not their text: other spacing or key order is the same request.
-        fingerprint = idempotency.fingerprint(submission.options.model_dump_json(),
-                                              submission.image, submission.midi)
+        # The parsed options and scene, not their text: other spacing or key order is the
+        # same request.
+        scene_json = submission.scene.model_dump_json() if submission.scene else ""
+        fingerprint = idempotency.fingerprint(submission.options.model_dump_json() + scene_json,
+                                              submission.image or b"", submission.midi)
         earlier = idempotency.claim(state.redis, owner, key, fingerprint, job_id,
                                     settings.idempotency_ttl_s)
         if earlier is not None:
@@ -101,10 +117,14 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
         check_engines(state.redis, submission.options.engines)
         check_free_disk(state.settings)
         check_admission(state.redis, state.jobs, state.settings, owner)
-        upload_bytes = len(submission.image) + len(submission.midi or b"")
+        upload_bytes = len(submission.image or b"") + len(submission.midi or b"")
         check_quota(state.redis, state.settings, owner, upload_bytes)
         midi_name = layout.INPUT_MIDI if submission.midi is not None else None
-        state.store.put_bytes(job_id, image_name, submission.image)
+        if submission.image is not None:
+            state.store.put_bytes(job_id, image_name, submission.image)
+        if submission.scene is not None:  # describe's output, given: the stage is skipped
+            state.store.put_bytes(job_id, layout.SCENE, submission.scene.model_dump_json(
+                indent=2, exclude_none=True).encode())
         if submission.midi is not None:
             state.store.put_bytes(job_id, layout.INPUT_MIDI, submission.midi)
         # Record and queue entry in one round trip (one MULTI/EXEC): both or neither.
@@ -123,6 +143,44 @@ def _admit(state: GatewayState, submission: Submission) -> tuple[JobRecord, bool
                 idempotency.release(state.redis, owner, key)
         raise
     return record, False
+
+
+@router.post("/jobs/{job_id}/remix", status_code=202, response_model=JobView,
+             responses=submit_responses | {409: {"model": ErrorResponse,
+                                                 "description": "The parent job is not finished"}},
+             summary="A new job from a finished one: new options and/or an edited scene")
+async def remix_job(state: StateDep, owner: OwnerDep, job_id: JobIdPath,
+                    request: Annotated[RemixRequest, Body()] = None) -> Response:
+    request = request or RemixRequest()
+    record = await run_in_threadpool(_admit_remix, state, owner, job_id, request)
+    view = job_view(state.store, record, fresh=True)
+    return Response(view.model_dump_json(), status_code=202,
+                    headers={"Location": f"/jobs/{record.id}"}, media_type="application/json")
+
+
+def _admit_remix(state: GatewayState, owner: str | None, parent_id: str,
+                 request: RemixRequest) -> JobRecord:
+    parent = get_record(state, parent_id)  # another owner's job is a 404 (gateway/auth.py)
+    if parent.status is not JobStatus.succeeded:
+        raise Conflict(f"job {parent_id!r} is {parent.status.value}: only a finished job can "
+                       "be remixed", field="job_id")
+    options = merge_options(parent.options, request.options)
+    parent_scene = state.store.get_bytes(parent_id, layout.SCENE)
+    scene_changed = request.scene is not None and (
+        Scene.model_validate_json(parent_scene).model_dump() != request.scene.model_dump())
+    first_changed = first_changed_stage(parent.options, options, scene_changed,
+                                        parent_has_image=bool(parent.input_image))
+    check_admission(state.redis, state.jobs, state.settings, owner)
+    job_id = new_job_id()
+    reuse_parent_artifacts(state.store, parent_id, job_id, first_changed,
+                           request.scene if scene_changed else None)
+    with state.redis.pipeline() as pipe:
+        enqueue_job(state.queue, job_id, state.settings, pipeline=pipe)
+        record = state.jobs.create(job_id, options, input_image=parent.input_image,
+                                   input_midi=parent.input_midi, owner=owner,
+                                   parent=parent_id, pipeline=pipe)
+        pipe.execute()
+    return record
 
 
 @router.get("/jobs/{job_id}", response_model=JobView, responses=error_responses,

@@ -106,6 +106,8 @@ function setUpForm() {
   const length = $("length-input");
   length.addEventListener("input", () => { $("length-output").value = `${length.value} s`; });
   $("submit-form").addEventListener("submit", submit);
+  $("remix-button").addEventListener("click", remix);
+  $("add-source-button").addEventListener("click", addSource);
 }
 
 async function submit(event) {
@@ -140,7 +142,8 @@ async function submit(event) {
 // -- following a job ----------------------------------------------------------------------
 
 function resetResults(jobId) {
-  for (const id of ["mix-section", "scene-section", "sfx-section", "instruments-section"]) {
+  for (const id of ["mix-section", "scene-section", "sfx-section", "instruments-section",
+                    "remix-bar"]) {
     $(id).hidden = true;
   }
   for (const id of ["mix-player", "mix-links", "source-cards", "sfx-list", "instrument-list"]) {
@@ -288,24 +291,101 @@ function loadStageResults(job, stage) {
 
 // -- the scene as cards ---------------------------------------------------------------------
 
+const ROLES = ["", "keyboard", "bass", "guitar", "drums"];
+
 async function showScene(job) {
   const scene = await fetchJson(artifactUrl(job.id, "scene.json"));
+  job.scene = scene;
   $("scene-description").textContent = scene.scene_description;
   $("scene-mood").textContent = `Mood: ${scene.mood_description}`;
-  const cards = scene.sound_sources.map((source, index) => el("article",
-    { class: "card source-card", id: `source-${index}` },
+  $("source-cards").replaceChildren(...scene.sound_sources.map(sourceCard));
+  $("scene-section").hidden = false;
+  $("remix-bar").hidden = false;
+  if (job.roles) paintRoles(job);
+}
+
+// A card is the editor of one source: its name, material, and each variant's play method,
+// timbre words and role. The Remix button reads the cards back into a scene.
+function sourceCard(source, index) {
+  const field = (cls, value, label) => el("input", { class: cls, value: value || "",
+                                                     "aria-label": label });
+  const variants = source.variants.map((variant) => {
+    const role = el("select", { class: "variant-role", "aria-label": "role" },
+      ...ROLES.map((r) => el("option", { value: r, textContent: r || "any role" })));
+    role.value = variant.mapping_to_music_instrument || "";
+    return el("li", { class: "variant" },
+      field("play-method", variant.play_method, "play method"),
+      field("timbre", (variant.timbre || []).join(", "), "timbre words"), role);
+  });
+  const card = el("article", { class: "card source-card", id: `source-${index}` },
     source.confidence != null
       ? el("span", { class: "confidence", textContent: `${Math.round(source.confidence * 100)}%` })
       : null,
-    el("h3", { textContent: source.name }),
-    el("p", { class: "material", textContent: source.material || "" }),
+    field("source-name", source.name, "source name"),
+    field("source-material", source.material, "material"),
     el("div", { class: "roles" }),
-    el("ul", {}, ...source.variants.map((variant) => el("li", {},
-      variant.play_method, " ",
-      ...(variant.timbre || []).map((word) => el("span", { class: "tag", textContent: word })))))));
-  $("source-cards").replaceChildren(...cards);
-  $("scene-section").hidden = false;
-  if (job.roles) paintRoles(job);
+    el("ul", {}, ...variants),
+    el("button", { type: "button", class: "remove-source", textContent: "Remove" }));
+  card.querySelector(".remove-source").onclick = () => card.remove();
+  return card;
+}
+
+function editedScene(job) {
+  const sources = [...document.querySelectorAll("#source-cards .source-card")].map((card) => ({
+    name: card.querySelector(".source-name").value.trim(),
+    material: card.querySelector(".source-material").value.trim(),
+    variants: [...card.querySelectorAll(".variant")].map((li) => ({
+      play_method: li.querySelector(".play-method").value.trim(),
+      timbre: li.querySelector(".timbre").value.split(",").map((w) => w.trim()).filter(Boolean),
+      mapping_to_music_instrument: li.querySelector(".variant-role").value || null,
+    })),
+  }));
+  return { ...job.scene, sound_sources: sources };
+}
+
+function sameSources(a, b) {
+  const plain = (scene) => JSON.stringify(scene.sound_sources.map((s) => [s.name,
+    s.material || "", s.variants.map((v) => [v.play_method, v.timbre || [],
+      v.mapping_to_music_instrument || null])]));
+  return plain(a) === plain(b);
+}
+
+async function remix() {
+  const job = current;
+  if (!job || !job.scene) return;
+  showError("");
+  const parent = await fetchJson(`/jobs/${encodeURIComponent(job.id)}`);
+  const wanted = { audio_length_in_s: Number($("length-input").value),
+                   sfx_length_in_s: Number($("sfx-length-input").value) || 4,
+                   seed: Number($("seed-input").value) || 0 };
+  const options = {};
+  for (const [key, value] of Object.entries(wanted)) {
+    if (parent.options[key] !== value) options[key] = value;
+  }
+  const body = { options };
+  const scene = editedScene(job);
+  if (!sameSources(scene, job.scene)) body.scene = scene;
+  $("remix-button").disabled = true;
+  try {
+    const response = await authFetch(`/jobs/${encodeURIComponent(job.id)}/remix`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) });
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
+    history.replaceState(null, "", `?job=${encodeURIComponent(answer.id)}`);
+    follow(answer.id);
+  } catch (error) {
+    showError(`Could not remix: ${error.message}`);
+  } finally {
+    $("remix-button").disabled = false;
+  }
+}
+
+function addSource() {
+  const cards = $("source-cards");
+  cards.append(sourceCard({ name: "new sound", material: "",
+                            variants: [{ play_method: "how it sounds", timbre: [] }] },
+                          cards.children.length));
 }
 
 async function showRoles(job) {

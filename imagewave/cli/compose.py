@@ -52,11 +52,12 @@ class TerminalReporter:
 
 def cmd_compose(args: argparse.Namespace) -> int:
     from gateway.pipeline import JobInput, Pipeline
-    from gateway.uploads import IMAGE_SUFFIX, check_midi
+    from gateway.uploads import IMAGE_SUFFIX, check_midi, parse_scene
     from imagewave.artifacts import DirectoryArtifactStore
     from imagewave.images import check_image_header
     from imagewave.wiring.in_process import InProcessStageClients
 
+    scene = parse_scene(Path(args.scene).read_text()) if args.scene else None
     out_dir = Path(args.output)
     store = DirectoryArtifactStore(out_dir)
     image_bytes = Path(args.image).read_bytes()
@@ -78,6 +79,10 @@ def cmd_compose(args: argparse.Namespace) -> int:
             target = out_dir / name
             shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(
                 missing_ok=True)
+    if scene is not None:
+        # The user's scene is describe's output: the stage is skipped, the rest use it.
+        store.put_bytes("compose", layout.SCENE,
+                        scene.model_dump_json(indent=2, exclude_none=True).encode())
     pipeline(JobInput("compose", options, image_name, midi_name))
     print(f"song: {out_dir / layout.MIX_WAV}  ({time.monotonic() - started:.1f} s)")
     return 0
@@ -88,6 +93,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
+    p.add_argument("--scene", metavar="SCENE.json",
+                   help="use this scene (the format of scene.json) instead of describing IMAGE")
     p.add_argument("--seconds", type=float, default=30.0, help="song length")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--style", default=None, choices=[style.value for style in Style],

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.contracts.music import Style
-from imagewave.contracts.scene import Role
+from imagewave.contracts.scene import Role, Scene
 
 # The error shape is defined with the errors (imagewave/errors.py, the lowest module) and is
 # part of the public contracts too.
@@ -134,6 +134,20 @@ class JobView(BaseModel):
     stages: list[StageView]
     error: JobError | None = None
     artifacts: list[ArtifactView] = Field(default_factory=list)
+    parent: str | None = Field(default=None, description="The job this one remixes, if any")
+
+
+class RemixRequest(BaseModel):
+    """The JSON body of POST /jobs/{id}/remix: what changes from the parent job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    options: dict[str, Any] | None = Field(
+        default=None, description="JobOptions fields that override the parent's; the rest "
+                                  "are kept (a new length keeps the seed and engines)",
+        examples=[{"audio_length_in_s": 45}])
+    scene: Scene | None = Field(default=None, description="An edited scene: sounds are made "
+                                                          "again from it")
 
 
 class QueueMetrics(BaseModel):

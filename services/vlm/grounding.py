@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from imagewave.contracts.scene import Role, SoundSource, SoundVariant
-from services.vlm.knowledge import Place, SoundFamily, SoundKnowledge
+from services.vlm.knowledge import Place, SoundFamily, SoundKnowledge, load_region_sources
+from services.vlm.landscape import LandscapeEvidence
 from services.vlm.scene_words import ImageStatistics
 
 # Evidence = max(mean over whole-picture views, LOCAL_WEIGHT × best tile): a tile only speaks
@@ -55,6 +56,21 @@ LARGE_KINDS = frozenset({"building", "structure", "place", "plant"})
 SURFACE_MAX_OBJECT = 0.5
 # An object this sure makes the picture a close-up of it: its place keeps only plain ambience.
 CLOSE_UP_EVIDENCE = 0.6
+# Outdoors (the pixels show sky, water, foliage...), an object of a kind that does not live
+# outdoors needs this much evidence: on a landscape or a painting the classifier's clocks,
+# modems and shower curtains are texture, not things.
+OUTDOOR_KINDS = frozenset({"animal", "vehicle", "building", "structure", "plant", "place",
+                           "person"})
+OUTDOOR_STRAY_OBJECT = 0.75
+# Outdoors, a building or structure class with no straight edges in the picture is texture
+# (a tiled roof "seen" in the waves) unless the classifier is this sure.
+UNBUILT_EDGE_FLOOR = 0.05
+LARGE_STRUCTURES = frozenset({"building"})
+# How much a place the regions show adds to its vote, per unit of region strength.
+REGION_PLACE_WEIGHT = 0.6
+# Region sources already said by a source of these words.
+REGION_ALIASES = {"gulls": ("gull", "bird"), "birds": ("bird",), "breeze": ("breeze", "wind"),
+                  "storm_wind": ("storm", "gust"), "ripples": ("water", "ripple", "wave")}
 
 
 @dataclass
@@ -92,8 +108,8 @@ def family_evidence(knowledge: SoundKnowledge, view_probs: np.ndarray,
     return evidence, view_probs.mean(axis=0)
 
 
-def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray,
-                stats: ImageStatistics) -> dict[str, float]:
+def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray, stats: ImageStatistics,
+                landscape: LandscapeEvidence | None = None) -> dict[str, float]:
     votes = dict.fromkeys(knowledge.places, 0.0)
     for family, weight in zip(knowledge.families, evidence, strict=True):
         for place, strength in family.places.items():
@@ -119,13 +135,20 @@ def place_votes(knowledge: SoundKnowledge, evidence: np.ndarray,
     # photograph; in a painting it is more likely brushwork).
     painted = any(weight >= PICTURE_MEDIUM_FLOOR and family.id == "picture_medium"
                   for family, weight in zip(knowledge.families, evidence, strict=True))
+    outdoors = landscape is not None and landscape.outdoors
+    if landscape is not None and landscape.place is not None:
+        votes[landscape.place] += REGION_PLACE_WEIGHT * landscape.place_strength
     enclosed = (stats.top_smooth_fraction < 0.3 and stats.green_fraction < 0.2
-                and stats.blue_fraction < 0.2 and not painted)
+                and stats.blue_fraction < 0.2 and not painted and not outdoors)
     if enclosed:
         for place_id, place in knowledge.places.items():
             if not place.indoor:
                 votes[place_id] *= 0.4
         votes["indoor"] += 0.3
+    if outdoors:  # the pixels show sky, water or foliage: no room, whatever the classes say
+        for place_id, place in knowledge.places.items():
+            if place.indoor:
+                votes[place_id] = 0.0
     return votes
 
 
@@ -205,12 +228,19 @@ def _surface_source(material: str, confidence: float) -> SoundSource | None:
                                               mapping_to_music_instrument=Role.drums)])
 
 
-def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatistics, *,
-           n_global_views: int, min_confidence: float) -> Grounding:
-    evidence, mean_probs = family_evidence(knowledge, view_probs, n_global_views)
+def _already_said(source_id: str, name: str, sources: list[SoundSource]) -> bool:
+    words = REGION_ALIASES.get(source_id, (name.split()[-1],))
+    return any(word in s.name.lower() for s in sources for word in words)
 
-    # 1. Place, from every family's habitat votes and the light.
-    votes = place_votes(knowledge, evidence, stats)
+
+def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatistics, *,
+           n_global_views: int, min_confidence: float,
+           landscape: LandscapeEvidence | None = None) -> Grounding:
+    evidence, mean_probs = family_evidence(knowledge, view_probs, n_global_views)
+    outdoors = landscape is not None and landscape.outdoors
+
+    # 1. Place, from every family's habitat votes, the light and the regions.
+    votes = place_votes(knowledge, evidence, stats, landscape)
     place, place_confidence = choose_place(knowledge, votes)
 
     # 2. Objects: sounding families above the floor, consistent with the place.
@@ -224,6 +254,12 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
         if weight < floor:
             continue
         if family.silent or _contradicts(family, weight, place, place_confidence, stats):
+            continue
+        indoor_thing = (family.kind not in OUTDOOR_KINDS
+                        or family.places.get("indoor", 0.0) >= 0.5)
+        unbuilt = (family.kind in LARGE_STRUCTURES and landscape is not None
+                   and landscape.straight_edges < UNBUILT_EDGE_FLOOR)
+        if outdoors and (indoor_thing or unbuilt) and weight < OUTDOOR_STRAY_OBJECT:
             continue
         class_name = knowledge.top_class_name(int(index), mean_probs)
         candidates.append(Candidate(family, weight, class_name))
@@ -246,6 +282,9 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
     # 4. Materials seen everywhere but in no confident object (planks, leaf litter).
     named = {m for c in candidates for m in c.family.materials}
     dominated = bool(candidates) and candidates[0].evidence >= SURFACE_MAX_OBJECT
+    # Outdoors, the regions say what the ground is (sand, snow, grass, water); the classifier's
+    # materials in a landscape are mostly its texture.
+    dominated = dominated or (landscape is not None and landscape.place is not None)
     for material in () if dominated else ("wood", "leaves", "stone"):
         mass = float(sum(evidence[i] for i, f in enumerate(knowledge.families)
                          if material in f.materials))
@@ -263,17 +302,26 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
         # the evidence also says street (a city at night has no crickets worth naming), and
         # not behind a close-up of something else (the picture is about that thing).
         close_up = bool(candidates) and candidates[0].evidence >= CLOSE_UP_EVIDENCE
+        crowded = landscape is not None and (landscape.crowded or landscape.stormy)
         natural = (place.id in NATURAL_PLACES and not stats.is_monochrome
-                   and votes["street"] < PLACE_FLOOR and not close_up)
+                   and votes["street"] < PLACE_FLOOR and not close_up and not crowded)
         for ambience in place.ambience:
             if ambience.wildlife and not natural:
                 continue
             sources.append(ambience.source(min(place_confidence, 1.0)))
 
-    # 6. Never empty: a picture with nothing recognisable still has the air around it.
+    # 6. What the regions show that no place's ambience says: a beach, rocks, rain, a crowd.
+    if landscape is not None:
+        region_sources = load_region_sources()
+        for source_id, confidence in landscape.sources:
+            region = region_sources[source_id]
+            if not _already_said(source_id, region.name, sources):
+                sources.append(region.source(confidence))
+
+    # 7. Never empty: a picture with nothing recognisable still has the air around it.
     if not sources:
-        fallback = knowledge.places["sky" if stats.top_smooth_fraction > 0.6
-                                    and stats.top_brightness > 0.5 else "indoor"]
+        open_sky = outdoors or (stats.top_smooth_fraction > 0.6 and stats.top_brightness > 0.5)
+        fallback = knowledge.places["sky" if open_sky else "indoor"]
         sources.append(fallback.ambience[0].source(0.3))
         place = place or fallback
 
@@ -284,5 +332,9 @@ def ground(knowledge: SoundKnowledge, view_probs: np.ndarray, stats: ImageStatis
         if c.family.kind == "vehicle":
             strength = 1.0 if c.family.sky_object else 0.5
             energy = max(energy, strength * c.evidence)
+    if landscape is not None:
+        loud = {"thunder": 0.8, "crowd": 0.5, "sea": 0.2}
+        for source_id, confidence in landscape.sources:
+            energy = max(energy, loud.get(source_id, 0.0) * confidence)
     return Grounding(sources=sources[:16], place=place, place_confidence=place_confidence,
                      objects=candidates, energy=energy)

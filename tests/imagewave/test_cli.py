@@ -125,3 +125,32 @@ def test_eval_music_measures_a_midi_and_names_a_bad_path(tmp_path):
 
     result = imagewave("eval", "music", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "no MIDI file" in result.stderr
+
+
+def test_compose_with_a_scene_skips_describe_and_uses_its_sources(tmp_path, photo):
+    scene = tmp_path / "my-scene.json"
+    scene.write_text(json.dumps({
+        "scene_description": "a harbour", "mood_description": "calm",
+        "sound_sources": [
+            {"name": "rigging", "material": "ropes on masts",
+             "variants": [{"play_method": "ropes slapping the mast", "timbre": ["knocking"],
+                           "mapping_to_music_instrument": "drums"}]},
+            {"name": "foghorn", "material": "a horn",
+             "variants": [{"play_method": "a long low horn", "timbre": ["deep"],
+                           "mapping_to_music_instrument": "bass"}]}]}))
+    out = tmp_path / "song"
+    result = imagewave("compose", str(photo), "--scene", str(scene), "-o", str(out),
+                       "--seconds", "6")
+    assert result.returncode == 0, result.stderr
+    assert "describe: skipped" in result.stderr
+    written = json.loads((out / "scene.json").read_text())
+    assert [s["name"] for s in written["sound_sources"]] == ["rigging", "foghorn"]
+    assert sorted(p.name for p in (out / "sfx").glob("*.wav")) == [
+        "00_rigging.wav", "01_foghorn.wav"]
+    assert (out / "mix.wav").is_file()
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"scene_description": "x", "mood_description": "y",
+                               "sound_sources": "waves"}))
+    result = imagewave("compose", str(photo), "--scene", str(bad), "-o", str(tmp_path / "no"))
+    assert result.returncode != 0 and "scene.sound_sources" in result.stderr

@@ -178,3 +178,64 @@ def test_the_page_turns_a_dropped_picture_into_a_song(served: Served, example_im
     assert len(np.split(green_rows, np.where(np.diff(green_rows) > 1)[0] + 1)) == 7
     cards = _crop(screenshot, boxes["cards"])
     assert (cards.mean(axis=-1) < 100).mean() > 0.005  # dark text is drawn on the cards
+
+
+def test_the_page_edits_the_scene_and_remixes_the_song(served: Served, example_image: Path,
+                                                       tmp_path: Path):
+    """Rename a source, remove another, lengthen the song and press Remix: a new job follows,
+    its parent the first one, describe reused, sounds made again from the edited cards."""
+    sync_playwright = _sync_playwright()
+    page_errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1100, "height": 900})
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on("response", lambda r: page_errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 else None)
+            page.goto(served.url)
+            page.set_input_files("#image-input", str(example_image))
+            page.eval_on_selector("#length-input", "el => { el.value = 5; "
+                                  "el.dispatchEvent(new Event('input')); }")
+            page.fill("#sfx-length-input", "1")
+            page.click("#submit-button")
+            page.wait_for_selector('#mix-player canvas[data-drawn="true"]', timeout=180_000)
+            first = page.evaluate("new URLSearchParams(location.search).get('job')")
+            assert page.is_visible("#remix-button")
+            cards = page.locator(".source-card")
+            before = cards.count()
+            cards.nth(0).locator(".source-name").fill("church bells")
+            cards.nth(0).locator(".play-method").first.fill("bells ringing from a tower")
+            if before > 1:
+                cards.nth(before - 1).locator(".remove-source").click()
+            page.click("#add-source-button")
+            added = page.locator(".source-card").last
+            added.locator(".source-name").fill("foghorn")
+            added.locator(".play-method").fill("a long low horn")
+            page.eval_on_selector("#length-input", "el => { el.value = 10; "
+                                  "el.dispatchEvent(new Event('input')); }")
+            page.click("#remix-button")
+
+            page.wait_for_function(
+                "first => new URLSearchParams(location.search).get('job') !== first",
+                arg=first, timeout=10_000)
+            second = page.evaluate("new URLSearchParams(location.search).get('job')")
+            page.wait_for_selector('#mix-player canvas[data-drawn="true"]', timeout=180_000)
+            statuses = page.eval_on_selector_all("#stage-list li", "els => els.map(e => "
+                                                 "e.dataset.status)")
+            assert statuses == ["skipped"] + ["succeeded"] * 6
+            names = page.eval_on_selector_all(".source-card .source-name",
+                                              "els => els.map(e => e.value)")
+        finally:
+            browser.close()
+    assert not page_errors, page_errors
+    job = httpx.get(f"{served.url}/jobs/{second}").json()
+    assert job["parent"] == first and job["options"]["audio_length_in_s"] == 10
+    scene = httpx.get(f"{served.url}/jobs/{second}/artifacts/scene.json").json()
+    expected = max(1, before - 1) + 1 if before > 1 else 2
+    assert [s["name"] for s in scene["sound_sources"]][0] == "church bells"
+    assert scene["sound_sources"][-1]["name"] == "foghorn"
+    assert len(scene["sound_sources"]) == expected and names == [
+        s["name"] for s in scene["sound_sources"]]

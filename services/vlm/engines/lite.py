@@ -22,6 +22,8 @@ from imagewave.contracts.scene import Scene
 from imagewave.errors import InvalidImage
 from services.vlm.grounding import Grounding, ground
 from services.vlm.knowledge import SoundKnowledge, load_knowledge
+from services.vlm.landscape import LandscapeEvidence, read_landscape
+from services.vlm.regions import read_regions
 from services.vlm.scene_words import (
     colour_words,
     estimate_mood,
@@ -72,6 +74,19 @@ def _square_views(image: Image.Image) -> list[Image.Image]:
         boxes = [(0, round(i * step), width, round(i * step) + side) for i in range(4)]
     views.extend(image.crop(box) for box in boxes)
     return views
+
+
+def _weather_words(landscape: LandscapeEvidence) -> str:
+    said = {source_id for source_id, _ in landscape.sources}
+    if "thunder" in said:
+        return ", under a thunderstorm"
+    if "rain" in said:
+        return ", in the rain"
+    if "fog" in said:
+        return ", in fog"
+    if landscape.sunset:
+        return ", under a low, warm sun"
+    return ""
 
 
 class LiteDescribeEngine:
@@ -132,10 +147,11 @@ class LiteDescribeEngine:
         # 2. Look: class probabilities per view, and plain image statistics
         view_probs = self.classify_views(image)
         stats = measure(image)
+        landscape = read_landscape(read_regions(image))
 
         # 3. Decide which sources the evidence supports, and where we are
         grounding = ground(self.knowledge, view_probs, stats, n_global_views=N_GLOBAL_VIEWS,
-                           min_confidence=self.min_source_confidence)
+                           min_confidence=self.min_source_confidence, landscape=landscape)
 
         # 4. Words: what is there, in what light, in what mood
         mood = estimate_mood(stats, energy_hint=grounding.energy)
@@ -149,8 +165,8 @@ class LiteDescribeEngine:
             opening = f"A view {grounding.place.words}"
         else:
             opening = "A picture with no clearly recognisable subject"
-        scene_description = (f"{opening}, {light_words(stats)}, {colour_words(stats)} and "
-                             f"{texture_words(stats)}.")
+        scene_description = (f"{opening}{_weather_words(landscape)}, {light_words(stats)}, "
+                             f"{colour_words(stats)} and {texture_words(stats)}.")
         scene = Scene(scene_description=scene_description,
                       mood_description=mood_words(mood, stats),
                       sound_sources=grounding.sources, mood=mood)

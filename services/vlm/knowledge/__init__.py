@@ -190,3 +190,16 @@ def load_knowledge() -> SoundKnowledge:
     return SoundKnowledge(class_names=class_names, display_names=display_names,
                           families=tuple(families), places=places,
                           family_of_class=owner, membership=membership)
+
+
+REGION_SOURCES_FILE = KNOWLEDGE_DIR / "regions.toml"
+
+
+@cache
+def load_region_sources() -> dict[str, AmbienceSource]:
+    """Sources that the pixels, not the classifier, give evidence for (regions.toml)."""
+    raw = tomllib.loads(REGION_SOURCES_FILE.read_text())["source"]
+    return {source_id: AmbienceSource(name=entry["name"], material=entry["material"],
+                                      variants=_variants(entry["variants"],
+                                                         f"region source {source_id}"))
+            for source_id, entry in raw.items()}
