@@ -183,7 +183,10 @@ function follow(jobId) {
   // connection on its own (Last-Event-ID); each data is {stage, status, progress[, error]}.
   const source = new EventSource(url);
   job.source = source;
-  source.onmessage = (message) => onEvent(job, JSON.parse(message.data));
+  // Typed events (`event: stage` / `event: job`): onmessage would only see untyped ones.
+  for (const kind of ["stage", "job", "message"]) {
+    source.addEventListener(kind, (message) => onEvent(job, JSON.parse(message.data)));
+  }
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED && !job.done) {
       showError("Lost the connection to the server; reload the page to resume this job.");
