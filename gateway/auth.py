@@ -104,7 +104,7 @@ class AccessControl:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path in PUBLIC_PATHS or path.startswith("/static"):
+        if path in PUBLIC_PATHS or path.startswith(("/static", "/examples")):
             await self.app(scope, receive, send)
             return
         state = self.state_of()
