@@ -188,6 +188,9 @@ class QueueMetrics(BaseModel):
     plus started (RQ's started registry). The queue's length alone is 0 while every worker is
     busy, which would scale a loaded deployment down."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "queue": "imagewave", "queued": 3, "started": 2, "busy": 5}]})
+
     queue: str
     queued: int = Field(ge=0, description="Jobs waiting in the RQ queue")
     started: int = Field(ge=0, description="Jobs a worker is running (RQ's started registry)")
