@@ -6,6 +6,7 @@ a DAW."""
 from __future__ import annotations
 
 import io
+import logging
 
 import numpy as np
 import soundfile as sf
@@ -13,6 +14,8 @@ import soxr
 
 from imagewave.artifacts import ArtifactStore
 from imagewave.contracts import layout
+
+log = logging.getLogger(__name__)
 
 SHARE_WAV = "mix-44k1-16bit.wav"
 SHARE_RATE = 44_100
@@ -107,7 +110,11 @@ def extras(store: ArtifactStore, job_id: str, names: list[str]) -> list[tuple[st
             picture = f"picture.{stem.rsplit('.', 1)[-1]}"
             added.append((picture, store.get_bytes(job_id, artifact.name)))
     if layout.MIX_WAV in names:
-        added.append((SHARE_WAV, share_wav(store.get_bytes(job_id, layout.MIX_WAV))))
+        try:
+            added.append((SHARE_WAV, share_wav(store.get_bytes(job_id, layout.MIX_WAV))))
+        except (sf.LibsndfileError, RuntimeError, ValueError):
+            # An unreadable master still gets its bundle, without the sharing copy.
+            log.warning("job %s: mix.wav unreadable, bundle without %s", job_id, SHARE_WAV)
     all_names = names + [name for name, _ in added]
     added.append((README, readme(store, job_id, all_names, picture).encode()))
     return added
