@@ -148,6 +148,13 @@ class JobView(BaseModel):
     artifacts: list[ArtifactView] = Field(default_factory=list)
     parent: str | None = Field(default=None, description="The job this one remixes, if any")
 
+    @computed_field(description="finished_at − started_at (the work, not the queue wait)")
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round(self.finished_at - self.started_at, 3)
+
 
 class RemixRequest(BaseModel):
     """The JSON body of POST /jobs/{id}/remix: what changes from the parent job."""
@@ -160,13 +167,6 @@ class RemixRequest(BaseModel):
         examples=[{"audio_length_in_s": 45}])
     scene: Scene | None = Field(default=None, description="An edited scene: sounds are made "
                                                           "again from it")
-
-    @computed_field(description="finished_at − started_at (the work, not the queue wait)")
-    @property
-    def duration_s(self) -> float | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return round(self.finished_at - self.started_at, 3)
 
 
 class JobList(BaseModel):
