@@ -7,11 +7,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Reference renderers for the instrument tests (FluidSynth + GM soundfont) and a browser for
 # the web page test. Installed only when missing; needs root (as on CI and dev machines here).
-APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium redis-server
+APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium redis-server npm
 DEMO_IMAGE := examples/seaside.jpg
 DEMO_OUT   := out/demo
 
-.PHONY: setup system-deps demo test test-fast test-models lint lint-imports bench clean
+# axe-core, the accessibility engine the page test runs in Chromium (pinned in package-lock).
+AXE := tests/web/axe/node_modules/axe-core/axe.min.js
+
+.PHONY: setup system-deps web-tools demo test test-fast test-models lint lint-imports bench clean
 
 setup: $(STAMP)
 
@@ -30,12 +33,18 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+web-tools: $(AXE)
+
+$(AXE): tests/web/axe/package.json tests/web/axe/package-lock.json
+	npm ci --prefix tests/web/axe --no-audit --no-fund
+	touch $(AXE)
+
 demo: setup
 	$(VENV)/bin/imagewave compose $(DEMO_IMAGE) -o $(DEMO_OUT) --seconds 30
 	@echo "Your song: $(DEMO_OUT)/mix.wav  (all artifacts in $(DEMO_OUT)/)"
 
 # The whole suite (the CI entry): the layer contract first, then every test.
-test: setup system-deps lint-imports
+test: setup system-deps web-tools lint-imports
 	$(PY) -m pytest -q -ra
 
 # Seconds, not minutes: no Redis, no processes, no model tests.

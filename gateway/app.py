@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from redis import Redis
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
@@ -46,7 +47,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redis.close()
         app.state.health_redis.close()
 
-    app = FastAPI(
+    # Swagger UI / ReDoc from files in the package: /docs works with no network.
+    app = FastAPIOffline(
         title="imagewave",
         version="0.1.0",
         description="A picture in, the music of its sounds out: scene, sound effects, "
@@ -56,7 +58,19 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(AccessControl, state_of=lambda: app.state.gateway)
     app.add_middleware(BodySizeLimit, max_body_bytes=lambda: settings.max_upload_bytes
-                       + settings.max_midi_bytes + FORM_OVERHEAD_BYTES)
+                       + settings.max_midi_bytes + FORM_OVERHEAD_BYTES,
+                       field_limits=lambda: {"image": settings.max_upload_bytes,
+                                             "midi": settings.max_midi_bytes})
+    if settings.cors_allow_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        # Outermost, so preflights and error answers carry the headers too.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_allow_origins,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["X-API-Key", "Authorization", "Idempotency-Key",
+                                          "Last-Event-ID", "Prefer"],
+                           expose_headers=["Location", "Preference-Applied", "Retry-After",
+                                           "Idempotent-Replayed"])
     app.include_router(jobs.router)
     app.include_router(events.router)
     app.include_router(bundle.router)
@@ -83,4 +97,28 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                                  f"{settings.min_free_disk_bytes} needed"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    declare_api_key(app)
     return app
+
+
+def declare_api_key(app: FastAPI) -> None:
+    """AccessControl (a middleware) checks keys, so no route declares them: say it once in the
+    OpenAPI document, so /docs shows "Authorize" and generated clients send the header."""
+    make_schema = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = make_schema()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                       "description": "Made by `imagewave keys create NAME`; required when the "
+                                      "gateway sets IMAGEWAVE_API_KEYS_REQUIRED"},
+            "Bearer": {"type": "http", "scheme": "bearer",
+                       "description": "The same key as `Authorization: Bearer <key>`"}}
+        # Either scheme, or none where keys are optional.
+        schema["security"] = [{"ApiKey": []}, {"Bearer": []}, {}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

@@ -104,7 +104,7 @@ class AccessControl:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path in PUBLIC_PATHS or path.startswith("/static"):
+        if path in PUBLIC_PATHS or path.startswith(("/static", "/examples")):
             await self.app(scope, receive, send)
             return
         state = self.state_of()
@@ -162,11 +162,16 @@ def cmd_keys(args) -> int:
     """`imagewave keys create NAME | list | revoke ID` against the gateway's Redis."""
     from gateway.connection import connect_redis
     from gateway.settings import GatewaySettings
+    from imagewave.embedded_redis import EmbeddedRedis
 
-    settings = GatewaySettings()
-    if not settings.redis_url:
-        raise SystemExit("keys: REDIS_URL is not set (the Redis of the gateway)")
-    redis = connect_redis(settings.redis_url, outage_s=5)
+    settings = GatewaySettings(**({"data_dir": args.data_dir} if getattr(
+        args, "data_dir", None) else {}))
+    # No REDIS_URL: the embedded Redis of a `serve` on this data directory, as `serve` put it.
+    redis_url = settings.redis_url or EmbeddedRedis.running_url(settings.data_dir / "redis")
+    if not redis_url:
+        raise SystemExit(f"keys: REDIS_URL is not set and no `imagewave serve` runs on "
+                         f"{settings.data_dir} (IMAGEWAVE_DATA_DIR)")
+    redis = connect_redis(redis_url, outage_s=5)
     if args.action == "create":
         secret, key = create_key(redis, args.name or "unnamed")
         print(f"{secret}\n(id {key.id}, name {key.name!r}; the key is shown only this once)")

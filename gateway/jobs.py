@@ -30,6 +30,7 @@ from imagewave.contracts.jobs import (
 
 KEY_PREFIX = "imagewave:job:"
 ACTIVE_KEY = "imagewave:jobs:active"  # zset: job id → created_at, while not final
+_FINAL_STAGE = frozenset({StageStatus.succeeded, StageStatus.failed, StageStatus.skipped})
 
 # KEYS: job hash, events stream, active zset, owner's active set ('' key when no owner)
 # ARGV: new status, updated_at, error JSON or '', event JSON, events TTL, is-final flag
@@ -38,6 +39,8 @@ local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return 0 end
 if current == 'succeeded' or current == 'failed' or current == 'canceled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
+if ARGV[1] == 'running' then redis.call('HSETNX', KEYS[1], 'started_at', ARGV[2]) end
+if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'finished_at', ARGV[2]) end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'data', ARGV[4])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
@@ -54,6 +57,13 @@ return 1
 _SET_STAGE = """
 if redis.call('HEXISTS', KEYS[1], 'status') == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'updated_at', ARGV[3])
+if ARGV[8] == 'restart' then
+  redis.call('HSET', KEYS[1], ARGV[6], ARGV[3])
+  redis.call('HDEL', KEYS[1], ARGV[7])
+elseif ARGV[8] == 'start' then
+  redis.call('HSETNX', KEYS[1], ARGV[6], ARGV[3])
+end
+if ARGV[9] == '1' then redis.call('HSET', KEYS[1], ARGV[7], ARGV[3]) end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', 1000, '*', 'data', ARGV[4])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
 return 1
@@ -78,6 +88,8 @@ class JobRecord:
     input_midi: str | None
     owner: str | None
     parent: str | None = None  # the job this one remixes
+    started_at: float | None = None
+    finished_at: float | None = None
 
 
 class JobStore:
@@ -96,6 +108,11 @@ class JobStore:
     @staticmethod
     def owner_active_key(owner: str) -> str:
         return f"imagewave:owner:{owner}:active"
+
+    @staticmethod
+    def owner_jobs_key(owner: str | None) -> str:
+        """zset job id → created_at of every job of one caller (anonymous ones share one)."""
+        return f"imagewave:owner:{owner or ''}:jobs"
 
     def create(self, job_id: str, options: JobOptions, *, input_image: str,
                input_midi: str | None = None, owner: str | None = None,
@@ -119,6 +136,8 @@ class JobStore:
         pipe.hset(self.key(job_id), mapping=fields)
         pipe.expire(self.key(job_id), self.ttl_s)
         pipe.zadd(ACTIVE_KEY, {job_id: now})
+        pipe.zadd(self.owner_jobs_key(owner), {job_id: now})
+        pipe.expire(self.owner_jobs_key(owner), self.ttl_s)
         if owner:
             pipe.sadd(self.owner_active_key(owner), job_id)
         self._event(pipe, job_id, {"stage": None, "status": JobStatus.queued.value,
@@ -135,6 +154,30 @@ class JobStore:
 
     def active_ids(self, created_before: float = float("inf")) -> list[str]:
         return [i.decode() for i in self.redis.zrangebyscore(ACTIVE_KEY, 0, created_before)]
+
+    def owner_jobs(self, owner: str | None, *, offset: int, limit: int,
+                   status: JobStatus | None = None) -> tuple[list[JobRecord], bool]:
+        """One page of the caller's jobs, newest first, optionally of one status; and whether
+        more follow. Ids whose record expired are dropped from the index on the way."""
+        key, page, skipped, start, chunk = self.owner_jobs_key(owner), [], 0, 0, 200
+        while True:
+            ids = [i.decode() for i in self.redis.zrevrange(key, start, start + chunk - 1)]
+            if not ids:
+                return page, False
+            for job_id in ids:
+                record = self.get(job_id)
+                if record is None:
+                    self.redis.zrem(key, job_id)
+                    continue
+                if status is not None and record.status is not status:
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                    continue
+                if len(page) == limit:
+                    return page, True
+                page.append(record)
+            start += chunk
 
     def owner_active_count(self, owner: str) -> int:
         return int(self.redis.scard(self.owner_active_key(owner)))
@@ -158,8 +201,16 @@ class JobStore:
         if not raw or b"status" not in raw:
             return None
         data = {k.decode(): v.decode() for k, v in raw.items()}
-        stages = [StageView.model_validate_json(data[f"stage:{s.value}"])
-                  if f"stage:{s.value}" in data else StageView(name=s) for s in StageName]
+        stages = []
+        for name in StageName:
+            key = f"stage:{name.value}"
+            view = (StageView.model_validate_json(data[key]) if key in data
+                    else StageView(name=name))
+            started, finished = (data.get(f"{edge}:{name.value}") for edge in
+                                 ("stage_started_at", "stage_finished_at"))
+            view.started_at = float(started) if started else None
+            view.finished_at = float(finished) if finished else None
+            stages.append(view)
         error = JobError.model_validate_json(data["error"]) if data.get("error") else None
         return JobRecord(
             id=job_id,
@@ -173,6 +224,8 @@ class JobStore:
             input_midi=data.get("input_midi") or None,
             owner=data.get("owner") or None,
             parent=data.get("parent") or None,
+            started_at=float(data["started_at"]) if data.get("started_at") else None,
+            finished_at=float(data["finished_at"]) if data.get("finished_at") else None,
         )
 
     def owner(self, job_id: str) -> str | None:
@@ -212,9 +265,18 @@ class JobStore:
         if script is None:
             script = self._stage_script = self.redis.register_script(_SET_STAGE)
         event = {"stage": stage.value, "status": status.value, "progress": view.progress}
+        # Times in their own fields, beside the view the worker rewrites: a stage's start at
+        # 0 % (re)starts its clock (a retried job's stage times its last attempt), a final
+        # write stops it.
+        clock = ("restart" if status is StageStatus.running and view.progress == 0.0
+                 else "start" if status is not StageStatus.pending else "")
         return bool(script(keys=[self.key(job_id), self.events_key(job_id)],
-                           args=[f"stage:{stage.value}", view.model_dump_json(), time.time(),
-                                 json.dumps(event), self.ttl_s]))
+                           args=[f"stage:{stage.value}", view.model_dump_json(
+                               exclude={"started_at", "finished_at", "duration_s"}),
+                                 time.time(), json.dumps(event), self.ttl_s,
+                                 f"stage_started_at:{stage.value}",
+                                 f"stage_finished_at:{stage.value}", clock,
+                                 "1" if status in _FINAL_STAGE else "0"]))
 
     def _event(self, pipe, job_id: str, event: dict) -> None:
         pipe.xadd(self.events_key(job_id), {"data": json.dumps(event)}, maxlen=1000,

@@ -110,6 +110,11 @@ def check_free_disk(settings: GatewaySettings) -> None:
                           f"{settings.min_free_disk_bytes} needed); try again later")
 
 
+def megabytes(size_bytes: int) -> str:
+    """Sizes for people: `20 MB`, `22.3 MB` (MB = 2**20 bytes, as the limits are set)."""
+    return f"{size_bytes / 2**20:.1f}".removesuffix(".0") + " MB"
+
+
 # Multipart framing and the options field on top of the two files.
 FORM_OVERHEAD_BYTES = 256 * 1024
 
@@ -119,9 +124,10 @@ class BodySizeLimit:
     upload to a temporary file before the route could say 413. A declared Content-Length over
     the limit gets 413 at once; a body without one is cut off when it passes the limit."""
 
-    def __init__(self, app, *, max_body_bytes) -> None:
+    def __init__(self, app, *, max_body_bytes, field_limits=lambda: {}) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes  # () → int: settings are known after the lifespan
+        self.field_limits = field_limits  # () → {"image": bytes, "midi": bytes}, for the message
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -131,7 +137,12 @@ class BodySizeLimit:
         declared = next((value for name, value in scope["headers"]
                          if name == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            error = PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+            fields = self.field_limits()
+            each = ", ".join(f"{name} up to {megabytes(size)}" for name, size in fields.items())
+            error = PayloadTooLarge(
+                f"the upload ({megabytes(int(declared)) if declared.isdigit() else 'unknown'}) "
+                f"is larger than the limit of {megabytes(limit)}" + (f": {each}" if each else ""),
+                field=next(iter(fields), None))
             from fastapi.responses import JSONResponse
 
             response = JSONResponse(error.to_response().model_dump(), status_code=413,

@@ -264,6 +264,9 @@ class Pipeline:
             effects=effects, cues_s=arrangement_cues(arrangement.summary)))
         for payload in response.files:
             self.store.put_bytes(job.job_id, payload.name, payload.data())
+        if job.midi_name:  # an uploaded MIDI: record which role played each of its tracks
+            self._put_model(job, layout.ARRANGEMENT_INDEX, layout.ArrangementIndex(
+                source=layout.ArrangementSource.uploaded, tracks=response.tracks))
         self.store.put_bytes(job.job_id, layout.MIX_WAV, response.mix.wav_bytes())
 
 

@@ -100,6 +100,14 @@ class GatewaySettings(BaseServiceSettings):
                                    description="How long an Idempotency-Key is remembered")
     retention_interval_s: float = Field(default=600.0, gt=0,
                                         description="How often expired jobs' files are removed")
+    cors_allow_origins: list[str] = Field(
+        default_factory=list, description='Origins a browser app may call from, e.g. '
+        '["https://app.example.com"] (IMAGEWAVE_CORS_ALLOW_ORIGINS as JSON); empty: no CORS')
+    list_anonymous_jobs: bool = Field(
+        default=False, description="GET /jobs without a key lists the jobs made without one "
+                                   "(a one-user gateway); off: job ids stay capabilities")
+    prefer_wait_max_s: float = Field(default=60.0, ge=0,
+                                     description="Longest `Prefer: wait=N` POST /jobs honours")
     # Webhooks (gateway/webhooks.py): unset secret → one is made and kept in Redis.
     webhook_secret: SecretStr | None = Field(
         default=None, description="whsec_<base64> key that signs webhook deliveries")

@@ -18,7 +18,10 @@ IMAGE_SUFFIX = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF"
 async def read_limited(upload: UploadFile, limit: int, field: str) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(f"{field} is larger than the limit of {limit} bytes", field=field)
+        from gateway.limits import megabytes
+
+        raise PayloadTooLarge(f"{field} is larger than the limit of {megabytes(limit)}",
+                              field=field)
     return data
 
 

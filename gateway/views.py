@@ -7,7 +7,14 @@ from gateway.dependencies import GatewayState
 from gateway.jobs import JobRecord
 from imagewave.artifacts import ArtifactStore, InvalidArtifactName, check_job_id
 from imagewave.contracts import layout
-from imagewave.contracts.jobs import ArtifactView, ErrorResponse, JobView
+from imagewave.contracts.jobs import (
+    ArtifactView,
+    ErrorResponse,
+    JobStatus,
+    JobView,
+    StageStatus,
+    StageView,
+)
 from imagewave.errors import NotFound
 
 error_responses: dict[int | str, dict] = {
@@ -32,8 +39,27 @@ def job_view(store: ArtifactStore, record: JobRecord, *, fresh: bool = False) ->
         for a in store.list(record.id) if not layout.is_input(a.name)
     ]
     return JobView(id=record.id, status=record.status, created_at=record.created_at,
-                   updated_at=record.updated_at, options=record.options, stages=record.stages,
-                   error=record.error, artifacts=artifacts, parent=record.parent)
+                   updated_at=record.updated_at, started_at=record.started_at,
+                   finished_at=record.finished_at, options=record.options,
+                   stages=settled_stages(record), error=record.error, artifacts=artifacts,
+                   parent=record.parent)
+
+
+def settled_stages(record: JobRecord) -> list[StageView]:
+    """A job that ended (canceled, failed, a worker lost) has no stage still `running`: the
+    one it stopped in shows `canceled` or `failed` with the job's end as its end."""
+    if not record.status.is_final:
+        return record.stages
+    stopped = (StageStatus.canceled if record.status is JobStatus.canceled
+               else StageStatus.failed)
+    settled = []
+    for stage in record.stages:
+        if stage.status is StageStatus.running:
+            stage = stage.model_copy(update={
+                "status": stopped, "finished_at": stage.finished_at
+                or record.finished_at or record.updated_at})
+        settled.append(stage)
+    return settled
 
 
 def get_record(state: GatewayState, job_id: str) -> JobRecord:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
+from pydantic import ValidationError
 
 from imagewave.contracts.jobs import JobOptions, JobStatus, JobView
 from imagewave.contracts.webhooks import InvalidWebhookSignature, WebhookEvent, verify_webhook
@@ -96,9 +97,16 @@ def _check(response: httpx.Response) -> httpx.Response:
 
 
 def _options_json(options: OptionsInput) -> str | None:
+    """Options checked here with the same model the gateway uses, so a bad value is the same
+    `ApiError` (422, the field named) as the server's answer, without a round trip."""
     if options is None:
         return None
-    model = options if isinstance(options, JobOptions) else JobOptions.model_validate(options)
+    try:
+        model = options if isinstance(options, JobOptions) else JobOptions.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(["options", *(str(part) for part in first["loc"])])
+        raise ApiError(422, "invalid_input", f"{field}: {first['msg']}", field) from None
     return model.model_dump_json(exclude_defaults=True)
 
 
@@ -373,12 +381,26 @@ class AsyncClient:
 # -- `imagewave submit IMAGE --server URL` ---------------------------------------------------
 
 
+def progress_bars_fit(stream) -> bool:
+    """Bars need a terminal wide enough to draw them; a 0-column one (some CI consoles, a
+    detached pty) would get one blank line per refresh, so it gets plain lines instead."""
+    if not stream.isatty():
+        return False
+    import os
+
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError):
+        return False
+    return columns >= 40
+
+
 class _ProgressBars:
     """One bar per stage on a terminal (tqdm), one line per stage change otherwise."""
 
     def __init__(self, stream) -> None:
         self.stream = stream
-        self.tty = stream.isatty()
+        self.tty = progress_bars_fit(stream)
         self.bars: dict[str, Any] = {}
 
     def __call__(self, event: JobEvent) -> None:
@@ -412,18 +434,21 @@ def add_submit_arguments(parser) -> None:
     """The arguments of `imagewave submit` on an argparse (sub)parser."""
     parser.add_argument("image", metavar="IMAGE")
     parser.add_argument("--server", default=DEFAULT_SERVER, metavar="URL",
-                        help=f"the gateway (default {DEFAULT_SERVER})")
+                        help="the gateway (default: %(default)s)")
     parser.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
     parser.add_argument("--scene", metavar="SCENE.json",
                         help="use this scene (the format of scene.json) instead of describing "
                              "the picture")
-    parser.add_argument("--seconds", type=float, help="song length")
-    parser.add_argument("--sfx-seconds", type=float, help="each sound effect's length")
-    parser.add_argument("--seed", type=int)
+    defaults = JobOptions()
+    parser.add_argument("--seconds", type=float, help=f"song length in seconds (default: "
+                                                      f"{defaults.audio_length_in_s:g})")
+    parser.add_argument("--sfx-seconds", type=float,
+                        help=f"each sound effect's length (default: {defaults.sfx_length_in_s:g})")
+    parser.add_argument("--seed", type=int, help=f"(default: {defaults.seed})")
     parser.add_argument("--webhook-url", metavar="URL", help="also POST the result here")
     parser.add_argument("--api-key", help="when the server requires one")
     parser.add_argument("-o", "--output", default=".", metavar="DIR",
-                        help="where the song goes (default: here)")
+                        help="where the song goes (default: here, %(default)s)")
     parser.add_argument("--bundle", action="store_true",
                         help="download the zip of everything instead of mix.wav")
 
@@ -438,12 +463,28 @@ def submit_command(args) -> int:
     try:
         return _submit(args)
     except ApiError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        print(f"imagewave: error{where}: {exc.message}", file=sys.stderr)
+        flag = SUBMIT_FLAGS.get(exc.field or "")
+        message = exc.message.removeprefix(f"{exc.field}: ") if exc.field else exc.message
+        where = flag or exc.field
+        print(f"imagewave: error: {where + ': ' if where else ''}{message}", file=sys.stderr)
+        return 2
+    except httpx.InvalidURL as exc:
+        print(f"imagewave: error: --server: not a valid URL ({exc})", file=sys.stderr)
         return 2
     except httpx.TransportError as exc:
-        print(f"imagewave: error: cannot reach {args.server}: {exc}", file=sys.stderr)
+        print(f"imagewave: error: --server: cannot reach {args.server}: {exc}", file=sys.stderr)
         return 2
+
+
+# The gateway's field names → the `submit` options that set them, for one-line errors.
+SUBMIT_FLAGS = {
+    "options.audio_length_in_s": "--seconds",
+    "options.sfx_length_in_s": "--sfx-seconds",
+    "options.seed": "--seed",
+    "options.webhook_url": "--webhook-url",
+    "image": "IMAGE",
+    "midi": "--midi",
+}
 
 
 def _submit(args) -> int:
@@ -455,6 +496,7 @@ def _submit(args) -> int:
         if getattr(args, name, None) is not None:
             options[field] = getattr(args, name)
     out_dir = Path(getattr(args, "output", None) or ".")
+    _options_json(options)  # a bad value is a one-line error before any connection
     with Client(args.server, api_key=getattr(args, "api_key", None)) as client:
         job = client.submit(args.image, midi=getattr(args, "midi", None), options=options,
                             scene=getattr(args, "scene", None))

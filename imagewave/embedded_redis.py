@@ -51,6 +51,18 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         raise TimeoutError(f"embedded redis-server did not answer within {timeout_s}s")
 
+    @classmethod
+    def running_url(cls, data_dir: Path) -> str | None:
+        """The URL of the embedded Redis a `serve` with this data directory runs, if it answers:
+        how `imagewave keys` finds the stack's Redis without REDIS_URL."""
+        redis = cls(data_dir)
+        if not redis.socket_path.exists():
+            return None
+        try:
+            return redis.url if Redis.from_url(redis.url, socket_timeout=2).ping() else None
+        except (RedisConnectionError, OSError):
+            return None
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

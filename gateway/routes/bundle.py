@@ -1,7 +1,8 @@
 """GET /jobs/{id}/bundle.zip: everything a finished job made, in one download.
 
 The mix, the stems, arrangement.mid, the SFZ + SF2 instruments with their samples and previews,
-the sound effects, timbres, scene.json and roles.json — every artifact but the uploaded inputs,
+the sound effects, timbres, scene.json and roles.json — every artifact but the uploaded inputs —
+plus the picture, a 44.1 kHz 16-bit WAV of the mix and a README (gateway/bundle_extras.py),
 under one folder named after the job. Built once, on the first request, into the job's folder
 as `.bundle.zip` (dot files are not artifacts: not listed, not bundled) and served from there
 after: a succeeded job's artifacts never change, and building costs seconds of CPU and the
@@ -21,6 +22,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway import bundle_extras
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
 from gateway.files import ArtifactFileResponse
 from gateway.views import error_responses, get_record
@@ -45,13 +47,20 @@ def write_bundle(state: GatewayState, job_id: str, path: Path) -> None:
     """Zip the job's artifacts into `path`."""
     folder = bundle_folder(job_id)
     with zipfile.ZipFile(path, "w") as bundle:
+        names = []
         for artifact in state.store.list(job_id):
             if layout.is_input(artifact.name):
                 continue
+            names.append(artifact.name)
             method = (zipfile.ZIP_STORED if artifact.name.endswith(_STORED_SUFFIXES)
                       else zipfile.ZIP_DEFLATED)
             bundle.write(state.store.local_path(job_id, artifact.name),
                          f"{folder}/{artifact.name}", compress_type=method, compresslevel=6)
+        # The picture, a 44.1 kHz 16-bit WAV to share and a README (gateway/bundle_extras.py)
+        for name, data in bundle_extras.extras(state.store, job_id, names):
+            method = (zipfile.ZIP_STORED if name.endswith(_STORED_SUFFIXES)
+                      else zipfile.ZIP_DEFLATED)
+            bundle.writestr(f"{folder}/{name}", data, compress_type=method, compresslevel=6)
 
 
 def cached_bundle(state: GatewayState, job_id: str) -> Path:

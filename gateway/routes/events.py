@@ -2,9 +2,10 @@
 
 The worker appends every job and stage change to the job's Redis stream (gateway/jobs.py); this
 replays the stream from the start (or after `Last-Event-ID`, so a reconnecting EventSource
-resumes) and then follows it. Each event's `id:` is its stream entry id and its `data:` one JSON
-object with `stage` (null for the job itself), `status` and `progress` (0..1), plus `error` on
-failure. The stream ends after the event carrying the job's final status.
+resumes) and then follows it. Each event's `id:` is its stream entry id, its `event:` `stage` or
+`job`, and its `data:` one JSON object with `stage` (null for the job itself), `status` and
+`progress` (0..1), plus `error` on failure. The stream ends after the
+event carrying the job's final status.
 """
 
 from __future__ import annotations
@@ -33,18 +34,23 @@ _STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 EXAMPLE_STREAM = """retry: 2000
 
 id: 1732456800000-0
+event: job
 data: {"stage": null, "status": "queued", "progress": 0.0}
 
 id: 1732456800100-0
+event: job
 data: {"stage": null, "status": "running", "progress": 0.0}
 
 id: 1732456800110-0
+event: stage
 data: {"stage": "describe", "status": "running", "progress": 0.0}
 
 id: 1732456801200-0
+event: stage
 data: {"stage": "describe", "status": "succeeded", "progress": 1.0}
 
 id: 1732456830000-0
+event: job
 data: {"stage": null, "status": "succeeded", "progress": 1.0}
 
 """
@@ -58,8 +64,11 @@ def _is_stream_id(text: str) -> bool:
 
 
 def _sse(entry_id: str | None, data: dict) -> bytes:
+    """One event; its `event:` type says what it is about, `stage` or the `job` itself, so an
+    EventSource can listen to one kind (`addEventListener("job", ...)`)."""
     head = f"id: {entry_id}\n" if entry_id else ""
-    return f"{head}data: {json.dumps(data)}\n\n".encode()
+    kind = "job" if data.get("stage") is None else "stage"
+    return f"{head}event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
 
 
 def _is_final(event: dict) -> bool:

@@ -1,21 +1,24 @@
-"""POST /jobs, POST /jobs/{id}/remix, GET /jobs/{id}, GET /jobs/{id}/artifacts/{name},
-DELETE /jobs/{id}."""
+"""POST /jobs, POST /jobs/{id}/remix, GET /jobs, GET /jobs/{id},
+GET /jobs/{id}/artifacts/{name}, DELETE /jobs/{id}."""
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, File, Form, Header, Path, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from gateway import idempotency
-from gateway.auth import OwnerDep
+from gateway.auth import OwnerDep, Unauthorized
 from gateway.dependencies import GatewayState, JobIdPath, StateDep
 from gateway.engines import check_engines
 from gateway.files import ArtifactFileResponse
-from gateway.jobs import JobRecord, new_job_id
+from gateway.jobs import JobRecord, JobStore, new_job_id
 from gateway.limits import check_admission, check_free_disk
 from gateway.queue import enqueue_job
 from gateway.quotas import check_quota, forget_usage, record_usage
@@ -26,14 +29,22 @@ from gateway.webhook_targets import AllowList, check_url
 from gateway.webhooks import schedule_webhook
 from imagewave.artifacts import InvalidArtifactName
 from imagewave.contracts import layout
-from imagewave.contracts.jobs import ErrorResponse, JobOptions, JobStatus, JobView, RemixRequest
+from imagewave.contracts.jobs import (
+    ErrorResponse,
+    JobList,
+    JobOptions,
+    JobStatus,
+    JobView,
+    RemixRequest,
+)
 from imagewave.contracts.scene import Scene
 from imagewave.errors import Conflict, InvalidImage, NotFound
 
 router = APIRouter(tags=["jobs"])
 
 
-@router.post("/jobs", status_code=202, response_model=JobView, responses=submit_responses,
+@router.post("/jobs", status_code=202, response_model=JobView, responses=submit_responses | {
+    200: {"model": JobView, "description": "With `Prefer: wait=N`: the job ended within N s"}},
              summary="Submit a picture; get a job that makes its song")
 async def create_job(
     state: StateDep,
@@ -51,6 +62,10 @@ async def create_job(
         alias=idempotency.HEADER, description="Retrying with the same key and body returns the "
                                               "same job instead of making another",
         examples=["3f9c2a8e-0b1d-4c47-9a51-2f6f1c1c7d10"])] = None,
+    prefer: Annotated[str | None, Header(
+        description="`wait=N` (RFC 7240): answer 200 with the finished job if it ends within N "
+                    "seconds (at most the gateway's prefer_wait_max_s), else 202 as usual",
+        examples=["wait=30"])] = None,
 ) -> Response:
     settings = state.settings
     if idempotency_key is not None:
@@ -70,10 +85,52 @@ async def create_job(
     headers = {"Location": f"/jobs/{record.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
+    wait_s = _preferred_wait_s(prefer, settings.prefer_wait_max_s)
+    status_code = 202
+    if wait_s is not None:
+        headers["Preference-Applied"] = f"wait={wait_s:g}"
+        finished = await _wait_until_final(state, record.id, wait_s)
+        if finished is not None:
+            record, replayed, status_code = finished, True, 200
     # Serialized here, once: FastAPI would validate the JobView again against response_model.
     view = job_view(state.store, record, fresh=not replayed)
-    return Response(view.model_dump_json(), status_code=202, headers=headers,
+    return Response(view.model_dump_json(), status_code=status_code, headers=headers,
                     media_type="application/json")
+
+
+_PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait\s*=\s*\"?(\d+(?:\.\d+)?)\"?", re.IGNORECASE)
+
+
+def _preferred_wait_s(prefer: str | None, max_s: float) -> float | None:
+    """`Prefer: wait=N` → N capped at `max_s`; None when absent (other preferences ignored)."""
+    match = _PREFER_WAIT.search(prefer or "")
+    if match is None or max_s <= 0:
+        return None
+    return min(float(match.group(1)), max_s)
+
+
+async def _wait_until_final(state: GatewayState, job_id: str,
+                            wait_s: float) -> JobRecord | None:
+    """The job's record once it is final, following its event stream for up to `wait_s`."""
+    import redis.asyncio as aioredis
+
+    deadline = time.monotonic() + wait_s
+    client = aioredis.Redis.from_url(state.settings.redis_url, socket_timeout=wait_s + 10)
+    last_id = "0-0"
+    try:
+        while True:
+            record = await run_in_threadpool(state.jobs.get, job_id)
+            if record is None or record.status.is_final:
+                return record
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                return None
+            replies = await client.xread({JobStore.events_key(job_id): last_id}, count=100,
+                                         block=min(left_ms, 5000))
+            if replies:
+                last_id = replies[0][1][-1][0].decode()
+    finally:
+        await client.aclose()
 
 
 @dataclass(frozen=True)
@@ -181,6 +238,30 @@ def _admit_remix(state: GatewayState, owner: str | None, parent_id: str,
                                    parent=parent_id, pipeline=pipe)
         pipe.execute()
     return record
+
+
+@router.get("/jobs", response_model=JobList, responses=error_responses,
+            summary="The caller's jobs, newest first, a page at a time")
+async def list_jobs(
+    state: StateDep,
+    owner: OwnerDep,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this status",
+                                                     examples=["succeeded"])] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Jobs per page", examples=[20])] = 20,
+    offset: Annotated[int, Query(ge=0, description="Jobs to skip (see `next`)",
+                                 examples=[0])] = 0,
+) -> Response:
+    if owner is None and not state.settings.list_anonymous_jobs:
+        # Job ids are capabilities: without a key there is no caller to list jobs for.
+        raise Unauthorized("GET /jobs lists the jobs of an API key: send X-API-Key (or set "
+                           "IMAGEWAVE_LIST_ANONYMOUS_JOBS on a one-user gateway)")
+    records, more = await run_in_threadpool(state.jobs.owner_jobs, owner, offset=offset,
+                                            limit=limit, status=status)
+    query = {"limit": limit, "offset": offset + limit} | ({"status": status.value}
+                                                          if status else {})
+    page = JobList(jobs=[job_view(state.store, r) for r in records],
+                   next=f"/jobs?{urlencode(query)}" if more else None)
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/jobs/{job_id}", response_model=JobView, responses=error_responses,

@@ -24,6 +24,30 @@ async def index() -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
+# The project's own example pictures ("Try an example" on the page); a source checkout has them,
+# an installed wheel has none and the page then shows no examples.
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+_EXAMPLE_NAME = re.compile(r"^[a-z0-9_-]{1,64}\.(jpg|jpeg|png|webp)$")
+
+
+def example_names() -> list[str]:
+    if not EXAMPLES_DIR.is_dir():
+        return []
+    return sorted(p.name for p in EXAMPLES_DIR.iterdir() if _EXAMPLE_NAME.match(p.name))
+
+
+@router.get("/examples", include_in_schema=False)
+async def examples() -> list[str]:
+    return example_names()
+
+
+@router.get("/examples/{name}", response_class=FileResponse, include_in_schema=False)
+async def example_picture(name: str) -> FileResponse:
+    if name not in example_names():
+        raise NotFound(f"example {name!r} not found")
+    return FileResponse(EXAMPLES_DIR / name, media_type=media_type_of(name))
+
+
 @router.get("/static/{name}", response_class=FileResponse, include_in_schema=False)
 async def static_file(name: str) -> FileResponse:
     path = STATIC_DIR / name

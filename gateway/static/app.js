@@ -68,9 +68,14 @@ function downloadLink(url, text, { button = false } = {}) {
   return link;
 }
 
-function showError(message) {
+// One sentence for people; what the engine said, if anything, folded away under "Details".
+function showError(message, details = "") {
   const box = $("error-box");
-  box.textContent = message;
+  box.replaceChildren(el("p", { textContent: message }));
+  if (details) {
+    box.append(el("details", {}, el("summary", { textContent: "Details" }),
+                  el("pre", { textContent: details })));
+  }
   box.hidden = !message;
 }
 
@@ -85,9 +90,48 @@ function choose(file) {
   imageFile = file;
   const preview = $("image-preview");
   preview.src = URL.createObjectURL(file);
+  preview.alt = ""; // its name is said next to it
   preview.hidden = false;
   $("drop-hint").hidden = true;
+  $("picked-name").textContent = file.name; // the zone stays a button and says what is picked
+  $("picked").hidden = false;
   $("submit-button").disabled = false;
+}
+
+// Limits and defaults of the options: the API's JobOptions schema is the one source.
+async function applyOptionLimits() {
+  const response = await fetch("/openapi.json");
+  if (!response.ok) throw new Error(`/openapi.json: HTTP ${response.status}`);
+  const fields = (await response.json()).components.schemas.JobOptions.properties;
+  for (const input of document.querySelectorAll("[data-option]")) {
+    const field = fields[input.dataset.option];
+    if (!field) continue;
+    if (field.minimum != null) input.min = field.minimum;
+    if (field.maximum != null) input.max = field.maximum;
+    if (field.default != null) input.value = field.default;
+  }
+  $("length-output").value = `${$("length-input").value} s`;
+}
+
+// "Try an example": the project's own example pictures, as the gateway lists them.
+async function showExamples() {
+  const response = await fetch("/examples");
+  if (!response.ok) return;
+  const names = await response.json();
+  if (!names.length) return;
+  const box = $("examples");
+  for (const name of names) {
+    const button = el("button", { type: "button", class: "small example",
+                                  textContent: name.replace(/\.[a-z]+$/, "") });
+    button.addEventListener("click", async () => {
+      const answer = await fetch(`/examples/${encodeURIComponent(name)}`);
+      if (!answer.ok) { showError(`Could not load the example: HTTP ${answer.status}`); return; }
+      const blob = await answer.blob();
+      choose(new File([blob], name, { type: blob.type }));
+    });
+    box.append(button);
+  }
+  box.hidden = false;
 }
 
 function setUpForm() {
@@ -100,6 +144,7 @@ function setUpForm() {
     zone.addEventListener(type, () => zone.classList.remove("dragging"));
   }
   zone.addEventListener("drop", (e) => { e.preventDefault(); choose(e.dataTransfer.files[0]); });
+  zone.addEventListener("click", () => $("image-input").click());
   zone.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("image-input").click(); }
   });
@@ -131,7 +176,8 @@ async function submit(event) {
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ? body.error.message : `HTTP ${response.status}`);
     history.replaceState(null, "", `?job=${encodeURIComponent(body.id)}`);
-    follow(body.id);
+    await follow(body.id);
+    $("progress-heading").focus(); // keyboard and screen-reader users land on the progress
   } catch (error) {
     showError(`Could not submit: ${error.message}`);
   } finally {
@@ -152,8 +198,10 @@ function resetResults(jobId) {
   const list = $("stage-list");
   list.replaceChildren(...STAGES.map((stage) => el("li",
     { class: "stage", id: `stage-${stage}`, dataset: { status: "pending" } },
-    el("span", { class: "name", textContent: STAGE_LABELS[stage] }),
-    el("span", { class: "bar" }, el("span")),
+    el("span", { class: "name", id: `stage-name-${stage}`, textContent: STAGE_LABELS[stage] }),
+    el("span", { class: "bar", role: "progressbar", "aria-labelledby": `stage-name-${stage}`,
+                 "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" },
+       el("span")),
     el("span", { class: "status", textContent: "pending" }))));
   $("job-label").textContent = `job ${jobId}`;
   $("arrangement-summary").textContent = "";
@@ -161,8 +209,16 @@ function resetResults(jobId) {
   $("progress-section").hidden = false;
 }
 
-function follow(jobId) {
+async function follow(jobId) {
   if (current && current.source) current.source.close();
+  current = null;
+  $("cancel-button").hidden = true;
+  const known = await authFetch(`/jobs/${encodeURIComponent(jobId)}`);
+  if (known.status === 404) {
+    $("progress-section").hidden = true;
+    showError(`No job ${jobId} on this server: it was never made here, or it expired.`);
+    return;
+  }
   resetResults(jobId);
   current = { id: jobId, loaded: new Set(), roles: null };
   const job = current;
@@ -183,7 +239,10 @@ function follow(jobId) {
   // connection on its own (Last-Event-ID); each data is {stage, status, progress[, error]}.
   const source = new EventSource(url);
   job.source = source;
-  source.onmessage = (message) => onEvent(job, JSON.parse(message.data));
+  // Typed events (`event: stage` / `event: job`): onmessage would only see untyped ones.
+  for (const kind of ["stage", "job", "message"]) {
+    source.addEventListener(kind, (message) => onEvent(job, JSON.parse(message.data)));
+  }
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED && !job.done) {
       showError("Lost the connection to the server; reload the page to resume this job.");
@@ -253,6 +312,7 @@ function onEvent(job, event) {
     if (row) {
       row.dataset.status = event.status;
       row.querySelector(".bar > span").style.width = `${Math.round(event.progress * 100)}%`;
+      row.querySelector(".bar").setAttribute("aria-valuenow", Math.round(event.progress * 100));
       row.querySelector(".status").textContent =
         event.status === "running" ? `${Math.round(event.progress * 100)}%` : event.status;
     }
@@ -266,11 +326,19 @@ function onEvent(job, event) {
     job.done = true;
     job.source.close();
     $("cancel-button").hidden = true;
+    // A stage the job stopped in is not running any more (the job view says the same).
+    const stopped = event.status === "canceled" ? "canceled" : "failed";
+    for (const row of document.querySelectorAll('#stage-list [data-status="running"]')) {
+      row.dataset.status = stopped;
+      row.querySelector(".status").textContent = stopped;
+    }
     if (event.status === "succeeded") {
       for (const stage of STAGES) loadStageResults(job, stage);
     } else if (event.status === "failed") {
-      const where = event.error && event.error.stage ? ` in stage ${event.error.stage}` : "";
-      showError(`The job failed${where}: ${event.error ? event.error.message : "unknown error"}`);
+      const stage = event.error && event.error.stage;
+      const where = stage ? ` at the ${STAGE_LABELS[stage] || stage} stage` : "";
+      showError(`The job failed${where}. Try another picture or seed, or look at the details.`,
+                event.error ? event.error.message : "");
     } else {
       showError("The job was canceled.");
     }
@@ -399,9 +467,10 @@ function paintRoles(job) {
     if (!card) continue;
     const box = card.querySelector(".roles");
     if (box.querySelector(`[data-role="${choice.role}"]`)) continue;
+    const reasons = (choice.reasons || []).join("; ");
     box.append(el("span", { class: "role", textContent: choice.role,
-                            title: (choice.reasons || []).join("; "),
                             dataset: { role: choice.role } }));
+    if (reasons) box.append(el("small", { class: "reason", textContent: `why: ${reasons}` }));
   }
 }
 
@@ -473,7 +542,9 @@ async function showEffects(job) {
   $("sfx-list").replaceChildren(...index.effects.map((effect) => el("article",
     { class: "card sfx-card" },
     el("h3", { textContent: effect.name }),
-    el("p", { class: "prompt", textContent: effect.prompt }),
+    // The engine's prompt is how it was made, not card copy: folded away.
+    el("details", { class: "prompt" }, el("summary", { textContent: "How it was made" }),
+       el("p", { textContent: effect.prompt })),
     player(artifactUrl(job.id, effect.file), { label: effect.name }))));
   $("sfx-section").hidden = false;
 }
@@ -549,6 +620,8 @@ async function showMix(job) {
 }
 
 setUpForm();
+applyOptionLimits().catch((error) => showError(`Could not read the options: ${error.message}`));
+showExamples().catch(() => {});
 $("api-key-input").value = localStorage.getItem("imagewave-api-key") || "";
 $("api-key-input").addEventListener("change", (e) => {
   localStorage.setItem("imagewave-api-key", e.target.value.trim());

@@ -8,10 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+import soundfile as sf
+
+from imagewave.cli.arguments import engine_names, field_range, one_line
 from imagewave.contracts import layout
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.contracts.jobs import EngineChoice, JobOptions, StageName, StageStatus
 from imagewave.contracts.music import Style
+from imagewave.errors import InvalidInput
 
 
 class TerminalReporter:
@@ -19,7 +23,9 @@ class TerminalReporter:
 
     def __init__(self, stream=sys.stderr) -> None:
         self.stream = stream
-        self.tty = stream.isatty()
+        from imagewave.client import progress_bars_fit
+
+        self.tty = progress_bars_fit(stream)
         self._bars: dict[StageName, object] = {}
         self._started: dict[StageName, float] = {}
 
@@ -57,6 +63,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
     from imagewave.images import check_image_header
     from imagewave.wiring.in_process import InProcessStageClients
 
+    options = job_options(args)  # before anything is written: a bad value leaves no DIR
     scene = parse_scene(Path(args.scene).read_text()) if args.scene else None
     out_dir = Path(args.output)
     store = DirectoryArtifactStore(out_dir)
@@ -69,9 +76,6 @@ def cmd_compose(args: argparse.Namespace) -> int:
         check_midi(midi_bytes)
         midi_name = layout.INPUT_MIDI
         store.put_bytes("compose", midi_name, midi_bytes)
-    options = JobOptions(audio_length_in_s=args.seconds, seed=args.seed, style=args.style,
-                         engines=EngineChoice(describe=args.describe_engine,
-                                              sfx=args.sfx_engine, timbre=args.timbre_engine))
     started = time.monotonic()
     pipeline = Pipeline(store, InProcessStageClients(), TerminalReporter())
     if args.fresh:
@@ -84,8 +88,33 @@ def cmd_compose(args: argparse.Namespace) -> int:
         store.put_bytes("compose", layout.SCENE,
                         scene.model_dump_json(indent=2, exclude_none=True).encode())
     pipeline(JobInput("compose", options, image_name, midi_name))
-    print(f"song: {out_dir / layout.MIX_WAV}  ({time.monotonic() - started:.1f} s)")
+    elapsed_s = time.monotonic() - started
+    song_s = sf.info(str(out_dir / layout.MIX_WAV)).duration
+    print(f"song: {out_dir / layout.MIX_WAV}  (length {song_s:.1f} s, made in {elapsed_s:.1f} s)")
     return 0
+
+
+# JobOptions fields → the `compose` options that set them, for one-line errors.
+COMPOSE_FLAGS = {"audio_length_in_s": "--seconds", "seed": "--seed", "style": "--style",
+                 "engines.describe": "--describe-engine", "engines.sfx": "--sfx-engine",
+                 "engines.timbre": "--timbre-engine"}
+
+
+def job_options(args: argparse.Namespace) -> JobOptions:
+    """The job's options from the command line; a bad value is a one-line error naming the
+    option (exit 2), checked before any stage runs."""
+    from pydantic import ValidationError
+
+    try:
+        return JobOptions(audio_length_in_s=args.seconds, seed=args.seed, style=args.style,
+                          engines=EngineChoice(describe=args.describe_engine,
+                                               sfx=args.sfx_engine, timbre=args.timbre_engine))
+    except ValidationError as exc:
+        raise UsageError(one_line(exc, COMPOSE_FLAGS)) from None
+
+
+class UsageError(InvalidInput):
+    """A command-line value the job would refuse."""
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -95,15 +124,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--midi", help="play this MIDI instead of a generated arrangement")
     p.add_argument("--scene", metavar="SCENE.json",
                    help="use this scene (the format of scene.json) instead of describing IMAGE")
-    p.add_argument("--seconds", type=float, default=30.0, help="song length")
-    p.add_argument("--seed", type=int, default=0)
+    defaults = JobOptions()
+    p.add_argument("--seconds", type=float, default=defaults.audio_length_in_s,
+                   help=f"song length in seconds ({field_range(JobOptions, 'audio_length_in_s')})")
+    p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--style", default=None, choices=[style.value for style in Style],
                    help="song style (default: chosen from the picture)")
     p.add_argument("--describe-engine", type=DescribeEngineName, default=None,
-                   choices=list(DescribeEngineName))
-    p.add_argument("--sfx-engine", type=SfxEngineName, default=None, choices=list(SfxEngineName))
+                   choices=engine_names(DescribeEngineName),
+                   help="default: the one the settings name (embedded: lite)")
+    p.add_argument("--sfx-engine", type=SfxEngineName, default=None,
+                   choices=engine_names(SfxEngineName),
+                   help="default: the one the settings name (embedded: procedural)")
     p.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
-                   choices=list(TimbreEngineName))
+                   choices=engine_names(TimbreEngineName),
+                   help="default: the one the settings name (embedded: dsp)")
     p.add_argument("--resume", dest="fresh", action="store_false",
                    help="keep finished stages in DIR instead of starting over")
     p.set_defaults(run=cmd_compose)

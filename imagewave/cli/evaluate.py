@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from imagewave.cli.arguments import engine_names
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 
 
@@ -92,15 +93,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     evals = p.add_subparsers(dest="what", required=True)
     e = evals.add_parser("scenes", help="score describe against GOLDEN.json")
     e.add_argument("golden", metavar="GOLDEN.json")
-    e.add_argument("--engine", type=DescribeEngineName, default=DescribeEngineName.lite,
-                   choices=list(DescribeEngineName))
+    e.add_argument("--engine", type=DescribeEngineName,
+                   default=DescribeEngineName.lite.value,
+                   choices=engine_names(DescribeEngineName))
     e.add_argument("--out-dir", help="keep the predicted scene documents here")
     e.add_argument("--json", action="store_true", help="also print the report as JSON")
     e.add_argument("--audio", action="store_true",
                    help="also make each source's effect and voices: tonality, envelope kept")
-    e.add_argument("--sfx-engine", type=SfxEngineName, default=None, choices=list(SfxEngineName))
+    e.add_argument("--sfx-engine", type=SfxEngineName, default=None,
+                   choices=engine_names(SfxEngineName),
+                   help="default: the settings' one")
     e.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
-                   choices=list(TimbreEngineName))
+                   choices=engine_names(TimbreEngineName),
+                   help="default: the settings' one")
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(run=cmd_eval_scenes)
     e = evals.add_parser("mix", help="measure finished songs (compose output dirs)")

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from imagewave.audio import to_mono
+from imagewave.cli.arguments import engine_names
 from imagewave.contracts import layout
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.contracts.scene import MELODIC_ROLES, Role
@@ -74,7 +75,8 @@ def cmd_instruments(args: argparse.Namespace) -> int:
     from services.render.instruments.build import build_instrument
 
     samples, sample_rate = sf.read(args.wav, dtype="float32", always_2d=True)
-    sfz = build_instrument(to_mono(samples), sample_rate, Role(args.role), Path(args.output),
+    sfz = build_instrument(to_mono(samples), sample_rate, Role(args.role),
+                           instrument_dir(Path(args.output), Role(args.role)),
                            root_pitch=args.root_pitch)
     print(sfz)
     return 0
@@ -88,11 +90,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from services.render.settings import RenderSettings
 
     settings = RenderSettings()
-    instruments_dir = Path(args.instruments)
-    instruments = {role: instruments_dir / role.value / f"{role.value}.sfz" for role in Role
-                   if (instruments_dir / role.value / f"{role.value}.sfz").is_file()}
-    if not instruments:
-        raise SystemExit(f"render: no <role>/<role>.sfz under {instruments_dir}")
+    instruments = find_instruments(Path(args.instruments))
     midi = load_midi(Path(args.midi).read_bytes(), max_notes=settings.max_midi_notes,
                      max_seconds=settings.max_midi_seconds)
     song = render_song(midi, instruments, role_overrides={}, sample_rate=settings.sample_rate,
@@ -109,6 +107,28 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def instrument_dir(out_dir: Path, role: Role) -> Path:
+    """`instruments -o DIR` writes `DIR/<role>/`, the layout `render --instruments DIR` reads,
+    so one DIR collects a whole set; a DIR already named after the role is used as it is."""
+    return out_dir if out_dir.name == role.value else out_dir / role.value
+
+
+def find_instruments(instruments_dir: Path) -> dict[Role, Path]:
+    """`DIR/<role>/<role>.sfz` for any subset of roles, or one instrument's own folder."""
+    from imagewave.errors import InvalidInput
+
+    found = {}
+    for role in Role:
+        for candidate in (instruments_dir / role.value / f"{role.value}.sfz",
+                          instruments_dir / f"{role.value}.sfz"):
+            if candidate.is_file():
+                found[role] = candidate
+                break
+    if not found:
+        raise InvalidInput(f"--instruments: no <role>/<role>.sfz under {instruments_dir}")
+    return found
+
+
 def _read_wav_as_float(path: str) -> bytes:
     import io
 
@@ -123,16 +143,18 @@ def _read_wav_as_float(path: str) -> bytes:
 def add_commands(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("describe", help="image → scene JSON")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--engine", type=DescribeEngineName, default=DescribeEngineName.lite,
-                   choices=list(DescribeEngineName))
+    p.add_argument("--engine", type=DescribeEngineName,
+                   default=DescribeEngineName.lite.value,
+                   choices=engine_names(DescribeEngineName))
     p.add_argument("--out-dir", help="write DIR/<image stem>.json per image")
     p.set_defaults(run=cmd_describe)
 
     p = commands.add_parser("sfx", help="scene JSON → one sound effect per source")
     p.add_argument("scene", metavar="SCENE.json")
     p.add_argument("--out-dir", required=True)
-    p.add_argument("--engine", type=SfxEngineName, default=SfxEngineName.procedural,
-                   choices=list(SfxEngineName))
+    p.add_argument("--engine", type=SfxEngineName,
+                   default=SfxEngineName.procedural.value,
+                   choices=engine_names(SfxEngineName))
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cmd_sfx)
@@ -141,15 +163,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("wav", metavar="WAV")
     p.add_argument("--instrument", required=True, choices=[r.value for r in MELODIC_ROLES])
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav")
-    p.add_argument("--engine", type=TimbreEngineName, default=TimbreEngineName.dsp,
-                   choices=list(TimbreEngineName))
+    p.add_argument("--engine", type=TimbreEngineName,
+                   default=TimbreEngineName.dsp.value, choices=engine_names(TimbreEngineName))
     p.set_defaults(run=cmd_timbre)
 
     p = commands.add_parser("instruments", help="audio → SFZ (+SF2) instrument in DIR")
     p.add_argument("wav", metavar="WAV")
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument("--root-pitch", type=float, default=None, help="known MIDI pitch of WAV")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="writes DIR/<role>/<role>.sfz (+ .sf2, samples/), what render reads")
     p.set_defaults(run=cmd_instruments)
 
     p = commands.add_parser("render", help="MIDI + instruments → mixed wav")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
 from imagewave.contracts.music import Style
@@ -51,6 +51,7 @@ class StageStatus(str, Enum):
     succeeded = "succeeded"
     failed = "failed"
     skipped = "skipped"
+    canceled = "canceled"  # shown for the stage a canceled job stopped in
 
 
 class EngineChoice(BaseModel):
@@ -90,6 +91,15 @@ class StageView(BaseModel):
     name: StageName
     status: StageStatus = StageStatus.pending
     progress: float = Field(default=0.0, ge=0.0, le=1.0)
+    started_at: float | None = Field(default=None, description="Unix time the stage began")
+    finished_at: float | None = Field(default=None, description="Unix time the stage ended")
+
+    @computed_field(description="finished_at − started_at, once the stage ended")
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round(self.finished_at - self.started_at, 3)
 
 
 class JobError(BaseModel):
@@ -130,11 +140,20 @@ class JobView(BaseModel):
     status: JobStatus
     created_at: float
     updated_at: float
+    started_at: float | None = Field(default=None, description="Unix time a worker began it")
+    finished_at: float | None = Field(default=None, description="Unix time it ended")
     options: JobOptions
     stages: list[StageView]
     error: JobError | None = None
     artifacts: list[ArtifactView] = Field(default_factory=list)
     parent: str | None = Field(default=None, description="The job this one remixes, if any")
+
+    @computed_field(description="finished_at − started_at (the work, not the queue wait)")
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round(self.finished_at - self.started_at, 3)
 
 
 class RemixRequest(BaseModel):
@@ -150,6 +169,18 @@ class RemixRequest(BaseModel):
                                                           "again from it")
 
 
+class JobList(BaseModel):
+    """GET /jobs: the caller's jobs, newest first, one page of them."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "jobs": JobView.model_config["json_schema_extra"]["examples"],
+        "next": "/jobs?limit=20&offset=20"}]})
+
+    jobs: list[JobView]
+    next: str | None = Field(default=None, description="The next page's URL; null on the last",
+                             examples=["/jobs?limit=20&offset=20"])
+
+
 class QueueMetrics(BaseModel):
     """GET /metrics/queue: what KEDA scales the workers and GPU services on (k8s/autoscaling.yaml).
 
@@ -157,8 +188,8 @@ class QueueMetrics(BaseModel):
     plus started (RQ's started registry). The queue's length alone is 0 while every worker is
     busy, which would scale a loaded deployment down."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"queue": "imagewave", "queued": 3, "started": 2, "busy": 5}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "queue": "imagewave", "queued": 3, "started": 2, "busy": 5}]})
 
     queue: str
     queued: int = Field(ge=0, description="Jobs waiting in the RQ queue")

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field, RootModel, model_serializer, model_valida
 from imagewave.contracts.engines import SfxEngineName, TimbreEngineName
 from imagewave.contracts.jobs import StageName
 from imagewave.contracts.scene import Role
-from imagewave.contracts.stages import ArrangementSummary, RoleAssignment
+from imagewave.contracts.stages import ArrangementSummary, ArrangementTrack, RoleAssignment
 
 INPUT_DIR = "input"
 INPUT_MIDI = "input/arrangement.mid"
@@ -147,15 +147,20 @@ class ArrangementSource(str, Enum):
 
 class ArrangementIndex(BaseModel):
     """arrangement.json: where arrangement.mid came from; for a generated one, the composer's
-    summary. On disk the summary's fields sit beside `source` (one flat object)."""
+    summary (its `tracks` among it), for an uploaded one the track → role map the renderer used.
+    On disk the summary's fields sit beside `source` (one flat object)."""
 
     source: ArrangementSource
     summary: ArrangementSummary | None = None
+    tracks: list[ArrangementTrack] | None = Field(
+        default=None, description="Uploaded MIDI: each track's role as rendered")
 
     @model_validator(mode="before")
     @classmethod
     def _unflatten(cls, data: Any) -> Any:
         if isinstance(data, dict) and "summary" not in data:
+            if data.get("source") in (ArrangementSource.uploaded, "uploaded"):
+                return {"source": data["source"], "tracks": data.get("tracks")}
             rest = {key: value for key, value in data.items() if key != "source"}
             return {"source": data.get("source"), "summary": rest or None}
         return data
@@ -164,4 +169,6 @@ class ArrangementIndex(BaseModel):
     def _flatten(self, handler) -> dict[str, Any]:
         data = handler(self)
         summary = data.pop("summary", None)
+        if data.get("tracks") is None:
+            data.pop("tracks", None)
         return {**data, **(summary or {})}

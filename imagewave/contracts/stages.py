@@ -146,6 +146,8 @@ class RenderResponse(BaseModel):
                     "effects were given)")
     duration_s: float
     loudness_lufs: float | None = None
+    tracks: list[ArrangementTrack] = Field(
+        default_factory=list, description="Each MIDI track and the role it was played with")
 
 
 # -- role assignment (runs in the pipeline between sfx and timbre) -------------------------

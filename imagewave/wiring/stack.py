@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,36 @@ SERVICE_APPS = {
 }
 
 
+class BindError(RuntimeError):
+    """A port `serve` needs is taken: said at once instead of a crash-looping service."""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def service_ports(gateway_port: int, host: str = "127.0.0.1") -> dict[str, int]:
+    """The services' ports follow the gateway's: port+101.. (8000 → 8101–8104, as deployed);
+    any of those taken (another stack, another program) or a gateway on port 0 → a free one."""
+    ports = {}
+    for offset, name in enumerate(SERVICE_APPS, start=101):
+        wanted = gateway_port + offset if gateway_port else 0
+        ports[name] = wanted if 0 < wanted < 65536 and port_is_free(host, wanted) \
+            else free_port(host)
+    return ports
+
+
 def _uvicorn(app: str, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "--factory", app, "--host", host, "--port",
             str(port), "--log-level", "warning", "--no-access-log"]
@@ -46,16 +77,26 @@ class Stack:
     commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     redis: EmbeddedRedis | None = None
 
+    redis_url: str = ""
+    service_urls: dict[str, str] = field(default_factory=dict)
+
     def start(self, timeout_s: float = 120.0) -> None:
+        if not port_is_free(self.host, self.port):
+            raise BindError(f"--port {self.port}: {self.host}:{self.port} is already in use "
+                            f"(another `imagewave serve`?); pick another --port")
+        self.service_urls = self._choose_service_urls()
         redis_url = self.settings.redis_url
         if not redis_url:
             self.redis = EmbeddedRedis(self.settings.data_dir / "redis")
             redis_url = self.redis.start()
             log.info("embedded Redis at %s", redis_url)
-        env = child_environment({"REDIS_URL": redis_url,
-                                 "IMAGEWAVE_ARTIFACT_DIR": str(self.settings.artifact_root)})
+        self.redis_url = redis_url
+        env = child_environment({
+            "REDIS_URL": redis_url, "IMAGEWAVE_DATA_DIR": str(self.settings.data_dir),
+            "IMAGEWAVE_ARTIFACT_DIR": str(self.settings.artifact_root),
+            **{f"IMAGEWAVE_{name.upper()}_URL": url for name, url in self.service_urls.items()}})
         for name, app in SERVICE_APPS.items():
-            url = urlparse(getattr(self.settings, f"{name}_url"))
+            url = urlparse(self.service_urls[name])
             self._spawn(name, _uvicorn(app, url.hostname or "127.0.0.1", url.port or 80), env)
         # uvloop + httptools (the gateway's p99 at 300 req/s needs them, BENCHMARKS.md) with
         # request-head size, head/body timeouts and a connection cap (gateway/http_server.py).
@@ -69,12 +110,30 @@ class Stack:
                                        "--webhooks"], env)
         self._wait_healthy(timeout_s)
 
+    def _choose_service_urls(self) -> dict[str, str]:
+        """Service URLs the settings name explicitly are kept (and must be free); the others
+        get ports derived from the gateway's, so two stacks never share a service."""
+        chosen = service_ports(self.port)
+        urls = {}
+        for name in SERVICE_APPS:
+            if f"{name}_url" in self.settings.model_fields_set:
+                url = getattr(self.settings, f"{name}_url")
+                parsed = urlparse(url)
+                host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+                if not port_is_free(host, port):
+                    raise BindError(f"IMAGEWAVE_{name.upper()}_URL: {host}:{port} is already "
+                                    f"in use")
+                urls[name] = url
+            else:
+                urls[name] = f"http://127.0.0.1:{chosen[name]}"
+        return urls
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.commands[name] = (argv, env)
         self.processes[name] = subprocess.Popen(argv, env=env)
 
     def _wait_healthy(self, timeout_s: float) -> None:
-        urls = {name: getattr(self.settings, f"{name}_url") for name in SERVICE_APPS}
+        urls = dict(self.service_urls)
         local_host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         urls["gateway"] = f"http://{local_host}:{self.port}"
         deadline = time.monotonic() + timeout_s
@@ -82,7 +141,8 @@ class Stack:
         while pending and time.monotonic() < deadline:
             for name, url in list(pending.items()):
                 if self.processes[name].poll() is not None:
-                    raise RuntimeError(f"{name} exited with {self.processes[name].returncode}")
+                    raise BindError(f"{name} exited with {self.processes[name].returncode} "
+                                    f"before answering on {url} (its log is above)")
                 try:
                     if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                         del pending[name]

@@ -20,6 +20,7 @@ from imagewave.contracts.audio import AudioPayload, FilePayload
 from imagewave.contracts.stages import (
     ArrangementRequest,
     ArrangementResponse,
+    ArrangementTrack,
     InstrumentRequest,
     InstrumentResponse,
     RenderRequest,
@@ -28,7 +29,7 @@ from imagewave.contracts.stages import (
 from imagewave.errors import InvalidInput
 from services.render.arrangement.composer import generate_arrangement
 from services.render.instruments.build import build_instrument, gm_set_font
-from services.render.playback.midi import load_midi
+from services.render.playback.midi import assign_track_roles, load_midi
 from services.render.playback.sampler import render_song
 from services.render.settings import RenderSettings
 
@@ -139,9 +140,14 @@ class RenderServing:
             if len(fonts) > 1:  # a whole set (not one instrument's preview): one GM-mapped font
                 files.append(FilePayload.from_bytes(layout.INSTRUMENT_SET_FONT,
                                                     gm_set_font(fonts)))
+            roles = assign_track_roles(midi, request.role_overrides)
+            tracks = [ArrangementTrack(index=index, name=track.name or f"track {index}",
+                                       role=roles[index], program=track.program,
+                                       is_drum=track.is_drum, notes=len(track.notes))
+                      for index, track in enumerate(midi.instruments)]
         return RenderResponse(mix=AudioPayload.from_array(song.mix, song.sample_rate),
                               files=files, duration_s=len(song.mix) / song.sample_rate,
-                              loudness_lufs=song.loudness_lufs)
+                              loudness_lufs=song.loudness_lufs, tracks=tracks)
 
 
 def _effect(payload: FilePayload, sample_rate: int):

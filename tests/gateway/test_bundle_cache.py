@@ -47,7 +47,10 @@ def test_the_bundle_is_built_once_and_cached(redis_url: str, tmp_path: Path):
         assert get() == first[0] and cached.stat().st_mtime_ns == built_at
         names = zipfile.ZipFile(io.BytesIO(first[0])).namelist()
         folder = f"imagewave-{JOB[:8]}"
-        assert sorted(names) == [f"{folder}/mix.wav", f"{folder}/stems/drums.flac"]
+        # The artifacts, plus what the bundle adds beside them (gateway/bundle_extras.py; the
+        # stand-in mix.wav here is not audio, so no 44.1 kHz copy).
+        assert sorted(names) == sorted([f"{folder}/mix.wav", f"{folder}/stems/drums.flac",
+                                        f"{folder}/README.txt", f"{folder}/picture.jpg"])
         artifacts = httpx.get(f"{url}/jobs/{JOB}", timeout=10).json()["artifacts"]
         assert {a["name"] for a in artifacts} == {"mix.wav", "stems/drums.flac"}
     assert not list(store.job_dir(JOB).glob(".bundle.*.tmp"))

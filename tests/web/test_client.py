@@ -99,4 +99,4 @@ def test_the_submit_command_downloads_the_song(served: Served, photo: Path, tmp_
     bad = tmp_path / "not-a-picture.jpg"
     bad.write_bytes(b"GIF89a-but-not-really")
     assert submit_command(parser.parse_args([str(bad), "--server", served.url])) == 2
-    assert "error (image)" in capsys.readouterr().err
+    assert "error: IMAGE:" in capsys.readouterr().err  # the option at fault, as typed
