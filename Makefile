@@ -6,8 +6,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Reference renderers for the instrument tests (FluidSynth + GM soundfont) and a browser for
-# the web page test. Installed only when missing; needs root (as on CI and dev machines here).
-APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium redis-server npm
+# the web page test, npm for its accessibility engine (a Node.js that ships its own npm is
+# kept: Debian's npm would conflict with it). Installed only when missing; needs root (as on CI and dev machines here).
+APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium redis-server
 DEMO_IMAGE := examples/seaside.jpg
 DEMO_OUT   := out/demo
 
@@ -28,6 +29,7 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
