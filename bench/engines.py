@@ -40,7 +40,7 @@ from services.t2a.engines.procedural import ProceduralSfxEngine  # noqa: E402
 from services.t2a.engines.procedural.examples import EXAMPLE_SOURCES, example_source  # noqa: E402
 from services.timbre.engines.dsp import DspTimbreEngine  # noqa: E402
 
-SEED_EXAMPLES = REPO.parent / "shared" / "seed" / "examples"
+SEED_EXAMPLES = REPO / "tests" / "data" / "seed"
 MELODIC = (Role.keyboard, Role.bass, Role.guitar)
 
 
