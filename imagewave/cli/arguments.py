@@ -3,14 +3,27 @@ pydantic errors as the one line a command prints."""
 
 from __future__ import annotations
 
+import argparse
 from enum import Enum
 
 from pydantic import BaseModel, ValidationError
+
+from imagewave.contracts.engines import SfxEngineName, TimbreEngineName
 
 
 def engine_names(names: type[Enum]) -> list[str]:
     """Plain names for argparse: `--help` shows `lite`, not `DescribeEngineName.lite`."""
     return [name.value for name in names]
+
+
+def add_effect_engine_options(parser: argparse.ArgumentParser, *, sfx_default: str,
+                              timbre_default: str) -> None:
+    """`--sfx-engine` and `--timbre-engine`, unset by default (the settings decide); the help
+    says what that default is where the command runs."""
+    parser.add_argument("--sfx-engine", type=SfxEngineName, default=None,
+                        choices=engine_names(SfxEngineName), help=f"default: {sfx_default}")
+    parser.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
+                        choices=engine_names(TimbreEngineName), help=f"default: {timbre_default}")
 
 
 def field_range(model: type[BaseModel], name: str) -> str:

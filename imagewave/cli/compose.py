@@ -10,9 +10,14 @@ from pathlib import Path
 
 import soundfile as sf
 
-from imagewave.cli.arguments import engine_names, field_range, one_line
+from imagewave.cli.arguments import (
+    add_effect_engine_options,
+    engine_names,
+    field_range,
+    one_line,
+)
 from imagewave.contracts import layout
-from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.contracts.engines import DescribeEngineName
 from imagewave.contracts.jobs import EngineChoice, JobOptions, StageName, StageStatus
 from imagewave.contracts.music import Style
 from imagewave.errors import InvalidInput
@@ -133,12 +138,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--describe-engine", type=DescribeEngineName, default=None,
                    choices=engine_names(DescribeEngineName),
                    help="default: the one the settings name (embedded: lite)")
-    p.add_argument("--sfx-engine", type=SfxEngineName, default=None,
-                   choices=engine_names(SfxEngineName),
-                   help="default: the one the settings name (embedded: procedural)")
-    p.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
-                   choices=engine_names(TimbreEngineName),
-                   help="default: the one the settings name (embedded: dsp)")
+    add_effect_engine_options(
+        p, sfx_default="the one the settings name (embedded: procedural)",
+        timbre_default="the one the settings name (embedded: dsp)")
     p.add_argument("--resume", dest="fresh", action="store_false",
                    help="keep finished stages in DIR instead of starting over")
     p.set_defaults(run=cmd_compose)

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from imagewave.cli.arguments import engine_names
-from imagewave.contracts.engines import DescribeEngineName, SfxEngineName, TimbreEngineName
+from imagewave.cli.arguments import add_effect_engine_options, engine_names
+from imagewave.contracts.engines import DescribeEngineName
 
 
 def cmd_eval_scenes(args: argparse.Namespace) -> int:
@@ -100,12 +100,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="also print the report as JSON")
     e.add_argument("--audio", action="store_true",
                    help="also make each source's effect and voices: tonality, envelope kept")
-    e.add_argument("--sfx-engine", type=SfxEngineName, default=None,
-                   choices=engine_names(SfxEngineName),
-                   help="default: the settings' one")
-    e.add_argument("--timbre-engine", type=TimbreEngineName, default=None,
-                   choices=engine_names(TimbreEngineName),
-                   help="default: the settings' one")
+    add_effect_engine_options(e, sfx_default="the settings' one",
+                              timbre_default="the settings' one")
     e.add_argument("--seed", type=int, default=0)
     e.set_defaults(run=cmd_eval_scenes)
     e = evals.add_parser("mix", help="measure finished songs (compose output dirs)")
